@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh Debian 12 machine:
+#   make run    build, then generate text with the default model
+#   make test   build, then run every test (the sanitizer pass first, the full suite last)
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+JOBS        ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps configure build test test-asan run bench fuzz clean
+
+deps:
+	bash scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Parser tests (labelled "parser") again under AddressSanitizer + UBSan.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLOCALMOE_SANITIZE=ON -DLOCALMOE_BENCH=OFF
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target parser_tests
+	ctest --test-dir $(ASAN_BUILD) -L parser --output-on-failure -j $(JOBS)
+
+test: test-asan build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+run: build
+	bash scripts/run-default.sh $(BUILD)
+
+bench: build
+	bash scripts/run-benchmarks.sh $(BUILD)
+
+fuzz: deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DLOCALMOE_FUZZ=ON -DLOCALMOE_BENCH=OFF -DBUILD_TESTING=OFF
+	cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

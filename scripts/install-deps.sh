@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package LocalMoE needs to build, test and benchmark.
+# Idempotent and non-interactive: a second run installs nothing new.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ make cmake ninja-build pkg-config git ca-certificates
+  clang libclang-rt-14-dev          # libFuzzer targets, sanitizer runtimes
+  # libraries
+  libhwy-dev                        # run-time SIMD dispatch (Highway)
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # oracles and fixture writers for the tests
+  python3 python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#packages[@]} packages present"

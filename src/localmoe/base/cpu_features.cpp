@@ -1,0 +1,92 @@
+#include "localmoe/base/cpu_features.h"
+
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace localmoe {
+namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+struct CpuidRegs {
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+
+CpuidRegs cpuid(uint32_t leaf, uint32_t subleaf) {
+  CpuidRegs r;
+  __cpuid_count(leaf, subleaf, r.eax, r.ebx, r.ecx, r.edx);
+  return r;
+}
+
+// Which register states the OS saves on context switch (XCR0).
+uint64_t xgetbv0() {
+  uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t{hi} << 32) | lo;
+}
+
+bool bit(uint32_t reg, int index) { return (reg >> index) & 1u; }
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  const uint32_t max_leaf = cpuid(0, 0).eax;
+  if (max_leaf < 1) return f;
+  const CpuidRegs leaf1 = cpuid(1, 0);
+  if (!bit(leaf1.ecx, 27) || !bit(leaf1.ecx, 28)) return f;  // no OSXSAVE or no AVX
+  const uint64_t xcr0 = xgetbv0();
+  const bool os_avx = (xcr0 & 0x6) == 0x6;
+  const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;
+  const bool os_amx = (xcr0 & 0x60000) == 0x60000;
+  f.fma = os_avx && bit(leaf1.ecx, 12);
+  f.f16c = os_avx && bit(leaf1.ecx, 29);
+  if (max_leaf < 7) return f;
+  const CpuidRegs leaf7 = cpuid(7, 0);
+  const CpuidRegs leaf7_1 = cpuid(7, 1);
+  f.avx2 = os_avx && bit(leaf7.ebx, 5);
+  f.avx512f = os_avx512 && bit(leaf7.ebx, 16);
+  f.avx512bw = f.avx512f && bit(leaf7.ebx, 30);
+  f.avx512vl = f.avx512f && bit(leaf7.ebx, 31);
+  f.avx512vnni = f.avx512f && bit(leaf7.ecx, 11);
+  f.avx512fp16 = f.avx512f && bit(leaf7.edx, 23);
+  f.avx512bf16 = f.avx512f && bit(leaf7_1.eax, 5);
+  f.amx_tile = os_amx && bit(leaf7.edx, 24);
+  f.amx_bf16 = f.amx_tile && bit(leaf7.edx, 22);
+  f.amx_int8 = f.amx_tile && bit(leaf7.edx, 25);
+  return f;
+}
+#else
+CpuFeatures detect() { return {}; }
+#endif
+
+}  // namespace
+
+std::string CpuFeatures::to_string() const {
+  std::string out;
+  auto add = [&out](bool present, const char* name) {
+    if (!present) return;
+    if (!out.empty()) out += ' ';
+    out += name;
+  };
+  add(avx2, "avx2");
+  add(fma, "fma");
+  add(f16c, "f16c");
+  add(avx512f, "avx512f");
+  add(avx512bw, "avx512bw");
+  add(avx512vl, "avx512vl");
+  add(avx512vnni, "avx512vnni");
+  add(avx512bf16, "avx512bf16");
+  add(avx512fp16, "avx512fp16");
+  add(amx_tile, "amx-tile");
+  add(amx_bf16, "amx-bf16");
+  add(amx_int8, "amx-int8");
+  return out.empty() ? std::string("none") : out;
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+}  // namespace localmoe

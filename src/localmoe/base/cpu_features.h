@@ -1,0 +1,31 @@
+#pragma once
+// What the CPU and the operating system allow us to execute, read once via
+// CPUID/XGETBV. Kernels pick their variants from this at start-up; nothing
+// is assumed from the build machine.
+
+#include <string>
+
+namespace localmoe {
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512vnni = false;
+  bool avx512bf16 = false;
+  bool avx512fp16 = false;
+  bool amx_tile = false;
+  bool amx_bf16 = false;
+  bool amx_int8 = false;
+
+  // "avx2 fma f16c avx512f avx512bw ..." (only the present ones).
+  std::string to_string() const;
+};
+
+// Detected once; later calls return the cached result.
+const CpuFeatures& cpu_features();
+
+}  // namespace localmoe
