@@ -1,0 +1,12 @@
+#pragma once
+// Each subcommand of `localmoe` lives in its own <name>_command.cpp and
+// registers itself on the root CLI11 app. A command's callback throws
+// localmoe::Error for bad input; main() prints it and exits 1.
+
+#include <CLI/CLI.hpp>
+
+namespace localmoe::apps {
+
+void add_version_command(CLI::App& app);
+
+}  // namespace localmoe::apps
