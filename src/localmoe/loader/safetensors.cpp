@@ -113,7 +113,9 @@ std::map<std::string, std::string> parse_metadata(const json& value) {
 }
 
 // Two non-empty tensors may not share a byte; empty ones occupy nothing.
-void check_no_overlap(const std::vector<TensorInfo>& tensors) {
+// Errors quote data_offsets as the header writes them, relative to the data
+// section that starts at `data_offset`.
+void check_no_overlap(const std::vector<TensorInfo>& tensors, size_t data_offset) {
   std::vector<const TensorInfo*> by_offset;
   for (const TensorInfo& info : tensors) {
     if (info.num_bytes > 0) by_offset.push_back(&info);
@@ -124,9 +126,11 @@ void check_no_overlap(const std::vector<TensorInfo>& tensors) {
     const TensorInfo& prev = *by_offset[i - 1];
     const TensorInfo& cur = *by_offset[i];
     if (cur.offset < prev.offset + prev.num_bytes) {
-      throw make_error(ErrorKind::kCorrupt, "bytes [", cur.offset, ", ", cur.offset + cur.num_bytes,
-                       ") overlap tensor '", prev.name, "' at [", prev.offset, ", ",
-                       prev.offset + prev.num_bytes, ")")
+      const size_t cur_begin = cur.offset - data_offset;
+      const size_t prev_begin = prev.offset - data_offset;
+      throw make_error(ErrorKind::kCorrupt, "data_offsets [", cur_begin, ", ", cur_begin + cur.num_bytes,
+                       "] overlap tensor '", prev.name, "' at [", prev_begin, ", ",
+                       prev_begin + prev.num_bytes, "]")
           .with_context("tensor '" + cur.name + "'");
     }
   }
@@ -170,7 +174,7 @@ SafetensorsHeader parse_header(std::span<const uint8_t> bytes) {
       throw;
     }
   }
-  check_no_overlap(result.tensors);
+  check_no_overlap(result.tensors, result.data_offset);
   return result;
 }
 
