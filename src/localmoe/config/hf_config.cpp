@@ -122,11 +122,14 @@ class ConfigFields {
 
   static int64_t token_id(std::string_view key, const json& item) {
     if (!item.is_number_integer()) throw wrong_type(key, "an integer or a list of integers", item);
-    if (item.is_number_unsigned() &&
-        item.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return item.get<int64_t>();
+    const bool in_range =
+        item.is_number_unsigned()
+            ? item.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+            : item.get<int64_t>() >= 0;
+    if (!in_range) {
+      throw key_error(ErrorKind::kInvalidArgument, key, "token id " + item.dump() + " is out of range");
     }
-    throw key_error(ErrorKind::kInvalidArgument, key, "token id " + item.dump() + " is out of range");
+    return item.get<int64_t>();
   }
 
   const json& object_;
