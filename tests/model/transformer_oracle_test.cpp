@@ -1,0 +1,142 @@
+// The forward pass against the float64 Hugging Face oracle
+// (tests/reference/make_fixtures.py): logits at every position, through
+// the KV cache in uneven chunks, and 32 greedy tokens, for every dense
+// architecture, in F32 and BF16, with the best and the generic kernels.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "localmoe/base/error.h"
+#include "localmoe/kernels/kernels.h"
+#include "localmoe/loader/checkpoint.h"
+#include "localmoe/model/model_loader.h"
+
+namespace localmoe {
+namespace {
+
+std::string models_dir() {
+  const char* data = std::getenv("LOCALMOE_TEST_DATA");
+  return std::string(data != nullptr ? data : "test_data") + "/models/";
+}
+
+struct Expected {
+  std::vector<int32_t> input_ids;
+  std::vector<float> logits;  // [T, vocab]
+  std::vector<int32_t> greedy_ids;
+};
+
+Expected read_expected(const std::string& dir) {
+  const auto source = open_checkpoint(dir + "/expected.safetensors");
+  auto read_ints = [&](const char* name) {
+    const TensorView v = source->view(name);
+    return std::vector<int32_t>(v.as<int32_t>(), v.as<int32_t>() + v.num_elements());
+  };
+  const TensorView logits = source->view("logits");
+  return {read_ints("input_ids"),
+          std::vector<float>(logits.as<float>(), logits.as<float>() + logits.num_elements()),
+          read_ints("greedy_ids")};
+}
+
+struct OracleCase {
+  std::string model;
+  double tolerance;  // max |delta logit| / max |logit|
+  std::string variant;
+};
+
+class TransformerOracleTest : public ::testing::TestWithParam<OracleCase> {
+ protected:
+  void SetUp() override { kernels::select_variant(GetParam().variant); }
+  void TearDown() override { kernels::select_variant("best"); }
+};
+
+double relative_error(const float* actual, const float* expected, int64_t n) {
+  double max_delta = 0, max_abs = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    max_delta = std::max(max_delta, std::abs(double(actual[i]) - expected[i]));
+    max_abs = std::max(max_abs, std::abs(double(expected[i])));
+  }
+  return max_delta / max_abs;
+}
+
+TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
+  const OracleCase& c = GetParam();
+  const std::string dir = models_dir() + c.model;
+  const Expected expected = read_expected(dir);
+  Allocator allocator;
+  ThreadPool pool(2);
+  const auto model = load_transformer(dir, 16, allocator, pool);
+  const int64_t vocab = model->config().vocab_size;
+  const int64_t n = static_cast<int64_t>(expected.input_ids.size());
+  ASSERT_EQ(static_cast<int64_t>(expected.logits.size()), n * vocab);
+
+  // Whole prompt at once.
+  SequenceKvCache cache(model->config(), 64, allocator);
+  std::vector<float> logits(n * vocab);
+  model->forward(expected.input_ids, cache, LogitsFor::kAllTokens, logits.data());
+  const double error = relative_error(logits.data(), expected.logits.data(), n * vocab);
+  RecordProperty("relative_error", std::to_string(error));
+  std::printf("%s/%s: max|delta logit| / max|logit| = %.2e (bound %.0e)\n", c.model.c_str(),
+              c.variant.c_str(), error, c.tolerance);
+  EXPECT_LE(error, c.tolerance);
+
+  // The same prompt through the cache in chunks of 5, 1, 1, ... tokens.
+  SequenceKvCache chunked(model->config(), 64, allocator);
+  std::vector<float> chunk_logits(5 * vocab);
+  for (int64_t begin = 0; begin < n;) {
+    const int64_t count = begin == 0 ? std::min<int64_t>(5, n) : 1;
+    model->forward({expected.input_ids.data() + begin, static_cast<size_t>(count)}, chunked,
+                   LogitsFor::kAllTokens, chunk_logits.data());
+    EXPECT_LE(relative_error(chunk_logits.data(), expected.logits.data() + begin * vocab,
+                             count * vocab),
+              c.tolerance)
+        << "chunk at " << begin;
+    begin += count;
+  }
+
+  // Greedy continuation.
+  std::vector<int32_t> generated;
+  std::vector<float> last(vocab);
+  int32_t next = static_cast<int32_t>(kernels::argmax(logits.data() + (n - 1) * vocab, vocab));
+  for (size_t i = 0; i < expected.greedy_ids.size(); ++i) {
+    generated.push_back(next);
+    model->forward({&next, 1}, cache, LogitsFor::kLastToken, last.data());
+    next = static_cast<int32_t>(kernels::argmax(last.data(), vocab));
+  }
+  EXPECT_EQ(generated, expected.greedy_ids);
+}
+
+std::vector<OracleCase> cases() {
+  std::vector<OracleCase> out;
+  for (const std::string variant : {"best", "generic"}) {
+    out.push_back({"llama_f32", 1e-4, variant});
+    out.push_back({"llama_bf16", 2e-2, variant});
+    out.push_back({"mistral_f32", 1e-4, variant});
+    out.push_back({"mistral_bf16", 2e-2, variant});
+    out.push_back({"gpt2_f32", 1e-4, variant});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TransformerOracleTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return info.param.model + "_" + info.param.variant; });
+
+TEST(TransformerOracle, MixtralConfigLoadsButExecutionIsRefusedClearly) {
+  Allocator allocator;
+  ThreadPool pool(1);
+  try {
+    load_transformer(models_dir() + "mixtral_f32", 16, allocator, pool);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("MixtralForCausalLM"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace localmoe
