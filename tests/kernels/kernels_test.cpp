@@ -163,6 +163,9 @@ TEST_P(KernelsTest, AddAndBias) {
     const std::vector<float> y0 = y;
     add(x.data(), n, y.data());
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], y0[i] + x[i]);
+    double expected_sum = 0, magnitude = 0;
+    for (float v : x) expected_sum += v, magnitude += std::abs(v);
+    ASSERT_NEAR(sum(x.data(), n), expected_sum, 1e-6 * magnitude) << n;
   }
   std::vector<float> y(2 * 5, 1.0f);
   const float bias[3] = {1, 2, 3};

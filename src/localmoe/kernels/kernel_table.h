@@ -25,6 +25,7 @@ struct KernelTable {
   float (*dot)(const float* a, const float* b, int64_t n);
   // y += a * x
   void (*axpy)(float a, const float* x, int64_t n, float* y);
+  float (*sum)(const float* x, int64_t n);
 };
 
 // The scalar reference, correct everywhere.

@@ -88,6 +88,12 @@ void axpy(float a, const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+float sum(const float* x, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc += x[i];
+  return acc;
+}
+
 }  // namespace
 
 const KernelTable& generic_kernels() {
@@ -100,6 +106,7 @@ const KernelTable& generic_kernels() {
       .gelu_tanh = gelu_tanh,
       .dot = dot,
       .axpy = axpy,
+      .sum = sum,
   };
   return table;
 }

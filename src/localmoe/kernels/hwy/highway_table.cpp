@@ -14,6 +14,7 @@ void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens
                          int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
 float highway_dot(const float* a, const float* b, int64_t n);
 void highway_axpy(float a, const float* x, int64_t n, float* y);
+float highway_sum(const float* x, int64_t n);
 void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
                           float* out);
 void highway_layer_norm_row(const float* x, const float* weight, const float* bias, float eps,
@@ -31,6 +32,7 @@ const KernelTable& highway_kernels() {
       .gelu_tanh = highway_gelu_tanh,
       .dot = highway_dot,
       .axpy = highway_axpy,
+      .sum = highway_sum,
   };
   return table;
 }

@@ -48,6 +48,24 @@ void Axpy(float a, const float* x, int64_t n, float* y) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// Four independent accumulators keep enough loads in flight to saturate
+// memory bandwidth on long arrays.
+float Sum(const float* x, int64_t n) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  hn::Vec<DF> a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    a0 = hn::Add(a0, hn::LoadU(df, x + i));
+    a1 = hn::Add(a1, hn::LoadU(df, x + i + lanes));
+    a2 = hn::Add(a2, hn::LoadU(df, x + i + 2 * lanes));
+    a3 = hn::Add(a3, hn::LoadU(df, x + i + 3 * lanes));
+  }
+  float total = reduce(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)));
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
 // out = x * scale * weight (+ bias), the shared tail of both norms.
 HWY_INLINE void scale_row(const float* x, float shift, float scale, const float* weight,
                           const float* bias, int64_t dim, float* out) {
@@ -136,6 +154,7 @@ HWY_AFTER_NAMESPACE();
 namespace localmoe::kernels {
 HWY_EXPORT(Dot);
 HWY_EXPORT(Axpy);
+HWY_EXPORT(Sum);
 HWY_EXPORT(RmsNormRow);
 HWY_EXPORT(LayerNormRow);
 HWY_EXPORT(SiluMul);
@@ -147,6 +166,7 @@ float highway_dot(const float* a, const float* b, int64_t n) {
 void highway_axpy(float a, const float* x, int64_t n, float* y) {
   HWY_DYNAMIC_DISPATCH(Axpy)(a, x, n, y);
 }
+float highway_sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
 void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
                           float* out) {
   HWY_DYNAMIC_DISPATCH(RmsNormRow)(x, weight, eps, dim, out);
