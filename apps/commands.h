@@ -8,5 +8,9 @@
 namespace localmoe::apps {
 
 void add_version_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_validate_command(CLI::App& app);
+void add_advise_command(CLI::App& app);
 
 }  // namespace localmoe::apps

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   CLI::App app{"LocalMoE: a local server for Mixture-of-Experts and dense language models"};
   app.require_subcommand(1);
   localmoe::apps::add_version_command(app);
+  localmoe::apps::add_inspect_command(app);
+  localmoe::apps::add_generate_command(app);
+  localmoe::apps::add_validate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,139 @@
+// localmoe generate: one prompt through one model, for scripts, debugging and
+// benchmarks. --json prints a single object with the ids and timings.
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "localmoe/base/cpu_features.h"
+#include "localmoe/base/error.h"
+#include "localmoe/base/logging.h"
+#include "localmoe/engine/generator.h"
+#include "localmoe/kernels/kernels.h"
+#include "localmoe/model/model_loader.h"
+
+namespace localmoe::apps {
+namespace {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt_ids;
+  int64_t max_tokens = 32;
+  float temperature = 0.0f;
+  int64_t top_k = 0;
+  float top_p = 1.0f;
+  std::optional<uint64_t> seed;
+  bool ignore_eos = false;
+  int threads = 0;
+  int64_t max_batch_tokens = 256;
+  std::string kernels = "best";
+  std::string log_level = "warn";
+  bool json = false;
+};
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = text.find(',', pos);
+    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t used = 0;
+    long value = 0;
+    try {
+      value = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || value < 0 || value > INT32_MAX) {
+      throw make_error(ErrorKind::kInvalidArgument, "--prompt-ids: '", item,
+                       "' is not a token id (expected comma-separated non-negative integers)");
+    }
+    ids.push_back(static_cast<int32_t>(value));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return ids;
+}
+
+void run_generate(const GenerateOptions& o) {
+  init_logging(o.log_level);
+  kernels::select_variant(o.kernels);
+  ThreadPool pool(o.threads);
+  spdlog::info("cpu: {}; kernels: {}; threads: {}", cpu_features().to_string(),
+               kernels::current_variant(), pool.num_threads());
+
+  const std::vector<int32_t> prompt = parse_ids(o.prompt_ids);
+  SamplingParams params;
+  params.temperature = o.temperature;
+  params.top_k = o.top_k;
+  params.top_p = o.top_p;
+  params.seed = o.seed;
+  params.max_tokens = o.max_tokens;
+  params.ignore_eos = o.ignore_eos;
+  params.validate();
+
+  Allocator allocator;
+  const auto load_start = std::chrono::steady_clock::now();
+  const auto model = load_transformer(o.model, o.max_batch_tokens, allocator, pool);
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+
+  Generator generator(*model, allocator);
+  const GenerationResult result = generator.generate(prompt, params);
+
+  if (o.json) {
+    const nlohmann::json out = {
+        {"model", o.model},
+        {"prompt_tokens", result.prompt_tokens},
+        {"token_ids", result.token_ids},
+        {"finish_reason", result.finish_reason},
+        {"timings",
+         {{"load_s", load_seconds},
+          {"prefill_tokens_per_s", result.prefill_tokens_per_second()},
+          {"decode_tokens_per_s", result.decode_tokens_per_second()}}},
+    };
+    std::printf("%s\n", out.dump().c_str());
+    return;
+  }
+  std::string ids;
+  for (int32_t id : result.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+  std::printf("%s\n", ids.c_str());
+  std::fprintf(stderr,
+               "%zu tokens (%s); load %.2f s, prefill %.1f tokens/s, decode %.2f tokens/s\n",
+               result.token_ids.size(), result.finish_reason.c_str(), load_seconds,
+               result.prefill_tokens_per_second(), result.decode_tokens_per_second());
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto options = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "Generate tokens from a prompt with one model");
+  cmd->add_option("--model", options->model, "Model directory (config.json + safetensors)")
+      ->required();
+  cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt as comma-separated token ids")
+      ->required();
+  cmd->add_option("-n,--max-tokens", options->max_tokens, "New tokens at most")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", options->temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", options->top_k, "Keep the k most likely tokens (0 = all)");
+  cmd->add_option("--top-p", options->top_p, "Nucleus sampling mass");
+  cmd->add_option("--seed", options->seed, "Seed for reproducible sampling");
+  cmd->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at end-of-sequence tokens");
+  cmd->add_option("--threads", options->threads, "Threads (0 = one per core)");
+  cmd->add_option("--max-batch-tokens", options->max_batch_tokens, "Prefill chunk size")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--kernels", options->kernels,
+                  "Kernel variant: best, generic, or a SIMD target such as AVX2");
+  cmd->add_option("--log-level", options->log_level, "trace, debug, info, warn, error, off");
+  cmd->add_flag("--json", options->json, "Print one JSON object with token_ids and timings");
+  cmd->callback([options] { run_generate(*options); });
+}
+
+}  // namespace localmoe::apps

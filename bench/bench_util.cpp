@@ -1,0 +1,100 @@
+#include "bench_util.h"
+
+#include <cstring>
+#include <string>
+
+#include "localmoe/kernels/kernels.h"
+
+namespace localmoe::bench {
+
+std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocator, size_t bytes,
+                                           int runs) {
+  AlignedBuffer buffer = allocator.allocate(bytes, MemoryCategory::kOther);
+  const int64_t count = static_cast<int64_t>(bytes / sizeof(float));
+  float* data = buffer.as<float>();
+  // Touch every page with the threads that will read it later.
+  pool.parallel_for(count, 1024, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) data[i] = 1.0f;
+  });
+  std::vector<double> bandwidths;
+  std::vector<float> sinks(pool.num_threads());
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    pool.parallel_for(count, 1024, [&](int64_t begin, int64_t end, int thread) {
+      sinks[thread] += kernels::sum(data + begin, end - begin);
+    });
+    bandwidths.push_back(static_cast<double>(bytes) / seconds_since(start));
+  }
+  volatile float keep = sinks[0];
+  (void)keep;
+  return bandwidths;
+}
+
+namespace {
+// xorshift: fast and deterministic; weight statistics do not matter for speed.
+struct Rng {
+  uint64_t state;
+  float next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (static_cast<float>(state >> 40) / static_cast<float>(1 << 24) - 0.5f) * 0.04f;
+  }
+};
+
+void fill(void* data, DType dtype, int64_t n, Rng& rng) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = rng.next();
+    switch (dtype) {
+      case DType::kF32: static_cast<float*>(data)[i] = v; break;
+      case DType::kBF16: static_cast<uint16_t*>(data)[i] = f32_to_bf16(v); break;
+      case DType::kF16: static_cast<uint16_t*>(data)[i] = f32_to_f16(v); break;
+      default: LM_CHECK(false && "random weights: unsupported dtype");
+    }
+  }
+}
+}  // namespace
+
+void add_random_llama_weights(const ModelConfig& c, DType dtype, InMemoryTensorSource& source) {
+  Rng rng{0x9E3779B97F4A7C15ull};
+  auto add = [&](const std::string& name, Shape shape, DType type) {
+    fill(source.add(name, type, shape), type, shape.num_elements(), rng);
+  };
+  auto add_norm = [&](const std::string& name) {
+    auto* w = static_cast<float*>(source.add(name, DType::kF32, Shape{c.hidden_size}));
+    for (int64_t i = 0; i < c.hidden_size; ++i) w[i] = 1.0f;
+  };
+  add("model.embed_tokens.weight", Shape{c.vocab_size, c.hidden_size}, dtype);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    add_norm(p + "input_layernorm.weight");
+    add(p + "self_attn.q_proj.weight", Shape{c.q_dim(), c.hidden_size}, dtype);
+    add(p + "self_attn.k_proj.weight", Shape{c.kv_dim(), c.hidden_size}, dtype);
+    add(p + "self_attn.v_proj.weight", Shape{c.kv_dim(), c.hidden_size}, dtype);
+    add(p + "self_attn.o_proj.weight", Shape{c.hidden_size, c.q_dim()}, dtype);
+    add_norm(p + "post_attention_layernorm.weight");
+    add(p + "mlp.gate_proj.weight", Shape{c.intermediate_size, c.hidden_size}, dtype);
+    add(p + "mlp.up_proj.weight", Shape{c.intermediate_size, c.hidden_size}, dtype);
+    add(p + "mlp.down_proj.weight", Shape{c.hidden_size, c.intermediate_size}, dtype);
+  }
+  add_norm("model.norm.weight");
+  if (!c.tie_word_embeddings) add("lm_head.weight", Shape{c.vocab_size, c.hidden_size}, dtype);
+}
+
+ModelConfig tinyllama_config() {
+  ModelConfig c;
+  c.arch = ModelArch::kLlama;
+  c.arch_name = "LlamaForCausalLM";
+  c.vocab_size = 32000;
+  c.hidden_size = 2048;
+  c.intermediate_size = 5632;
+  c.num_layers = 22;
+  c.num_heads = 32;
+  c.num_kv_heads = 4;
+  c.head_dim = 64;
+  c.max_position_embeddings = 2048;
+  c.norm_eps = 1e-5f;
+  return c;
+}
+
+}  // namespace localmoe::bench

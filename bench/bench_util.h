@@ -1,0 +1,40 @@
+#pragma once
+// Shared by the benchmarks: a machine read-bandwidth probe, random weights,
+// and medians. Benchmarks print their figure next to the hardware limit.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "localmoe/base/allocator.h"
+#include "localmoe/base/thread_pool.h"
+#include "localmoe/config/model_config.h"
+#include "localmoe/loader/in_memory_source.h"
+
+namespace localmoe::bench {
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// STREAM-style read bandwidth in bytes/s: every thread sums its share of an
+// array far larger than the last-level cache. Returns one figure per run.
+std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocator,
+                                           size_t bytes, int runs);
+
+// Fills a source with the tensors of a Llama-architecture checkpoint, in
+// `dtype`, with small deterministic pseudo-random values.
+void add_random_llama_weights(const ModelConfig& config, DType dtype, InMemoryTensorSource& source);
+
+// TinyLlama-1.1B's published shape (hidden 2048, 22 layers, 32 heads, 4 KV
+// heads, intermediate 5632, vocab 32000).
+ModelConfig tinyllama_config();
+
+}  // namespace localmoe::bench

@@ -1,0 +1,84 @@
+// Batch-1 decode of a TinyLlama-1.1B-shaped model with random weights,
+// against the memory-bandwidth roofline: decode reads every weight once per
+// token, so tokens/s can never exceed read bandwidth / bytes per token.
+//
+//   decode_roofline [--dtype bf16|f16|f32] [--threads N] [--tokens N] [--runs N]
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "localmoe/base/cpu_features.h"
+#include "localmoe/kernels/kernels.h"
+#include "localmoe/model/transformer.h"
+
+using namespace localmoe;
+
+int main(int argc, char** argv) {
+  std::string dtype_arg = "bf16";
+  int threads = 2, decode_tokens = 48, runs = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--dtype") dtype_arg = argv[i + 1];
+    else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (flag == "--tokens") decode_tokens = std::atoi(argv[i + 1]);
+    else if (flag == "--runs") runs = std::atoi(argv[i + 1]);
+  }
+  const DType dtype = dtype_arg == "f32" ? DType::kF32 : dtype_arg == "f16" ? DType::kF16 : DType::kBF16;
+
+  Allocator allocator;
+  ThreadPool pool(threads);
+  std::printf("cpu: %s; kernels: %s; threads: %d\n", cpu_features().to_string().c_str(),
+              std::string(kernels::current_variant()).c_str(), threads);
+
+  const std::vector<double> bandwidth_runs =
+      bench::measure_read_bandwidth(pool, allocator, size_t{1} << 30, 7);
+  const double bandwidth = bench::median(bandwidth_runs);
+  std::printf("read bandwidth (1 GiB, STREAM-style sum, %d threads): median %.2f GB/s\n", threads,
+              bandwidth / 1e9);
+
+  const ModelConfig config = bench::tinyllama_config();
+  auto source = std::make_unique<InMemoryTensorSource>(allocator, "random TinyLlama-1.1B");
+  bench::add_random_llama_weights(config, dtype, *source);
+  Transformer model(config, std::move(source), 64, allocator, pool);
+  const double weight_bytes = static_cast<double>(model.weight_bytes_per_token());
+
+  const int prompt_tokens = 16;
+  std::vector<int32_t> prompt(prompt_tokens);
+  for (int i = 0; i < prompt_tokens; ++i) prompt[i] = 1 + 37 * i;
+  std::vector<float> logits(config.vocab_size);
+  std::vector<double> decode_rates, prefill_rates;
+  double kv_bytes_mean = 0;
+  for (int run = 0; run < runs; ++run) {
+    SequenceKvCache cache(config, prompt_tokens + decode_tokens + 1, allocator);
+    auto start = std::chrono::steady_clock::now();
+    model.forward(prompt, cache, LogitsFor::kLastToken, logits.data());
+    prefill_rates.push_back(prompt_tokens / bench::seconds_since(start));
+    start = std::chrono::steady_clock::now();
+    for (int t = 0; t < decode_tokens; ++t) {
+      const int32_t next = static_cast<int32_t>(kernels::argmax(logits.data(), config.vocab_size));
+      model.forward({&next, 1}, cache, LogitsFor::kLastToken, logits.data());
+    }
+    decode_rates.push_back(decode_tokens / bench::seconds_since(start));
+    // Keys and values read per decode step, averaged over the run's positions.
+    kv_bytes_mean = 2.0 * config.num_layers * config.kv_dim() * sizeof(float) *
+                    (prompt_tokens + decode_tokens / 2.0);
+  }
+  const double bytes_per_token = weight_bytes + kv_bytes_mean;
+  const double decode = bench::median(decode_rates);
+  const double roofline = bandwidth / bytes_per_token;
+  std::printf("model: TinyLlama-1.1B shape, %s weights, %.3f GB read per token (weights %.3f GB)\n",
+              std::string(dtype_name(dtype)).c_str(), bytes_per_token / 1e9, weight_bytes / 1e9);
+  std::printf("prefill (%d tokens): median %.1f tokens/s\n", prompt_tokens,
+              bench::median(prefill_rates));
+  std::printf("decode: median %.2f tokens/s over %d runs of %d tokens (min %.2f, max %.2f)\n",
+              decode, runs, decode_tokens, *std::min_element(decode_rates.begin(), decode_rates.end()),
+              *std::max_element(decode_rates.begin(), decode_rates.end()));
+  std::printf("decode roofline: %.2f tokens/s; share of roofline: %.1f%%\n", roofline,
+              100.0 * decode / roofline);
+  return 0;
+}
