@@ -1,0 +1,108 @@
+// Tokenizer conformance: our ids and decoded text against the reference
+// written by conformance/reference.mjs (transformers.js and gpt-3-encoder on
+// real vocabularies). Prints "N passed, N failed" per vocabulary and in
+// total; exits 1 if any id or text differs.
+//
+// usage: tokenizer_conformance CORPUS.jsonl REFERENCE_DIR
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "localmoe/base/error.h"
+#include "localmoe/tokenizer/tokenizer.h"
+
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw localmoe::make_error(localmoe::ErrorKind::kIo, "cannot open '", path, "'");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::string base64_decode(const std::string& in) {
+  std::string out;
+  int value = 0;
+  int bits = -8;
+  for (unsigned char c : in) {
+    int d;
+    if (c >= 'A' && c <= 'Z') d = c - 'A';
+    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') d = c - '0' + 52;
+    else if (c == '+') d = 62;
+    else if (c == '/') d = 63;
+    else break;
+    value = (value << 6) | d;
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((value >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string ids_string(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  if (ids.size() > 40) s += " ...";
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s CORPUS.jsonl REFERENCE_DIR\n", argv[0]);
+    return 2;
+  }
+  try {
+    std::vector<std::string> texts;
+    for (const auto& line : read_lines(argv[1])) texts.push_back(base64_decode(nlohmann::json::parse(line).at("b64")));
+    const std::string dir = argv[2];
+    const char* kModels[] = {"llama2", "mistral", "llama3", "qwen3", "gpt2", "gpt2-vocab-merges"};
+    long total_passed = 0, total_failed = 0;
+    for (const char* name : kModels) {
+      const auto tokenizer = localmoe::load_tokenizer(dir + "/" + name);
+      const auto expected = read_lines(dir + "/" + name + ".expected.jsonl");
+      if (expected.size() != texts.size()) {
+        std::fprintf(stderr, "%s: %zu expected lines for %zu corpus strings\n", name, expected.size(), texts.size());
+        return 1;
+      }
+      long passed = 0, failed = 0;
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto want = nlohmann::json::parse(expected[i]);
+        const auto want_ids = want.at("ids").get<std::vector<int32_t>>();
+        const std::string want_text = want.at("text");
+        const auto ids = tokenizer->encode(texts[i]);
+        const std::string text = ids.empty() ? std::string() : tokenizer->decode(ids);
+        if (ids == want_ids && text == want_text) {
+          ++passed;
+          continue;
+        }
+        ++failed;
+        if (failed <= 5) {
+          std::printf("%s: string %zu %s\n  input    %s\n  ours     %s\n  expected %s\n", name, i,
+                      ids == want_ids ? "decodes differently" : "ids differ", nlohmann::json(texts[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
+                      ids == want_ids ? nlohmann::json(text).dump().c_str() : ids_string(ids).c_str(),
+                      ids == want_ids ? nlohmann::json(want_text).dump().c_str() : ids_string(want_ids).c_str());
+        }
+      }
+      std::printf("%s: %ld passed, %ld failed\n", name, passed, failed);
+      total_passed += passed;
+      total_failed += failed;
+    }
+    std::printf("%ld passed, %ld failed\n", total_passed, total_failed);
+    return total_failed == 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
