@@ -13,6 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # oracles and fixture writers for the tests
   python3 python3-numpy
+  libsentencepiece-dev              # tokenizer.model checkpoints without tokenizer.json
+  nodejs npm                        # tokenizer conformance reference (transformers.js)
+  python3-jinja2                    # chat template golden strings
 )
 
 missing=()
