@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "localmoe/base/error.h"
+#include "localmoe/tokenizer/detokenizer.h"
 #include "localmoe/tokenizer/tokenizer.h"
+#include "localmoe/tokenizer/unicode.h"
 
 namespace {
 
@@ -56,6 +58,25 @@ std::string ids_string(const std::vector<int32_t>& ids) {
   return s;
 }
 
+// Streams `ids` through the incremental detokenizer: every delta must be
+// valid UTF-8, every prefix of the stream a prefix of the full decode, and
+// the whole stream equal to it.
+bool stream_matches(const localmoe::Tokenizer& tokenizer, const std::vector<int32_t>& ids) {
+  localmoe::DecodeOptions options;
+  options.clean_up_tokenization_spaces = false;
+  const std::string full = tokenizer.decode(ids, options);
+  localmoe::IncrementalDetokenizer detokenizer(tokenizer);
+  std::string streamed;
+  for (int32_t id : ids) {
+    const std::string delta = detokenizer.add(id);
+    if (!localmoe::utf8_is_valid(delta)) return false;
+    streamed += delta;
+    if (full.compare(0, streamed.size(), streamed) != 0) return false;
+  }
+  streamed += detokenizer.finish();
+  return streamed == full;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,6 +117,39 @@ int main(int argc, char** argv) {
         }
       }
       std::printf("%s: %ld passed, %ld failed\n", name, passed, failed);
+      // Streaming: the corpus encodings, then random id sequences (byte
+      // tokens and partial UTF-8 included) that no encoder would produce.
+      long stream_passed = 0, stream_failed = 0;
+      uint64_t state = 0x9E3779B97F4A7C15ull;
+      auto next_random = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+      };
+      std::vector<std::vector<int32_t>> sequences;
+      for (const auto& text : texts) sequences.push_back(tokenizer->encode(text));
+      for (int n = 0; n < 300; ++n) {
+        std::vector<int32_t> ids;
+        const int length = 1 + static_cast<int>(next_random() % 24);
+        while (static_cast<int>(ids.size()) < length) {
+          const bool low = next_random() % 3 == 0;  // byte tokens sit at low ids in SentencePiece vocabularies
+          const auto id = static_cast<int32_t>(next_random() % (low ? 300 : tokenizer->vocab_size()));
+          if (tokenizer->id_to_token(id)) ids.push_back(id);
+        }
+        sequences.push_back(ids);
+      }
+      for (const auto& ids : sequences) {
+        if (stream_matches(*tokenizer, ids)) {
+          ++stream_passed;
+        } else {
+          ++stream_failed;
+          if (stream_failed <= 3) std::printf("%s: streaming differs for ids %s\n", name, ids_string(ids).c_str());
+        }
+      }
+      std::printf("%s streaming: %ld passed, %ld failed\n", name, stream_passed, stream_failed);
+      passed += stream_passed;
+      failed += stream_failed;
       total_passed += passed;
       total_failed += failed;
     }
