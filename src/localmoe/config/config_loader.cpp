@@ -126,6 +126,11 @@ class LeafApplier {
     return SourceLocation{file.origin, mark.line + 1, mark.column + 1};
   }
 
+  static std::string suggestion(const std::string& word, const std::vector<std::string>& names) {
+    std::string near = closest_match(word, names);
+    return near.empty() ? std::string() : "; did you mean '" + near + "'?";
+  }
+
   static std::string unknown_message(const std::string& name, const std::vector<std::string>& names) {
     std::string message = "unknown key";
     if (std::string near = closest_match(name, names); !near.empty()) {
@@ -153,6 +158,11 @@ class LeafApplier {
     for (const NoopKey& noop : kNoopKeys) {
       const std::string_view k = noop.key;
       if (k.substr(0, k.find('.')) == section) names.emplace_back(k.substr(k.find('.') + 1));
+    }
+    if (names.empty()) {
+      // Only `--set` can name an unknown section here; files are checked by the YAML reader.
+      error(leaf.key_location, key, "unknown section '" + section + "'" + suggestion(section, config_section_names()));
+      return;
     }
     error(leaf.key_location, key, unknown_message(name, names));
   }

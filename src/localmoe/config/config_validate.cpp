@@ -454,12 +454,12 @@ class Validator {
       }
     }
 
-    const std::string budget = std::to_string(e.gpu_memory_utilization) + " x " + gib(r.device_memory_bytes) +
+    const std::string budget = to_yaml_text(e.gpu_memory_utilization) + " x " + gib(r.device_memory_bytes) +
                                " = " + gib(est.budget_bytes);
     const std::string model_key = key_of(prefix, "model_name");
     if (!est.weights_fit) {
       error(model_key, spec.id + " does not fit: per device, weights " + gib(est.resident_weight_bytes) +
-                           " (" + std::string(enum_name(r.layout.format)) + ", tensor_parallel_size " +
+                           " (" + weight_layout_name(r.layout) + ", tensor_parallel_size " +
                            std::to_string(r.tensor_parallel_size) + ") + activations " + gib(est.activation_bytes) +
                            " + runtime " + gib(est.overhead_bytes) + " exceed the budget " + budget +
                            "; quantize (fp8 / int8 / awq), raise tensor_parallel_size, or lower "

@@ -140,6 +140,23 @@ WeightLayout serving_layout(const CheckpointQuantization& checkpoint, const std:
   return WeightLayout{};
 }
 
+std::string weight_layout_name(const WeightLayout& layout) {
+  switch (layout.format) {
+    case WeightFormat::kNone:
+    case WeightFormat::kFp16:
+    case WeightFormat::kBf16:
+      return "16-bit";
+    case WeightFormat::kFp8:
+    case WeightFormat::kInt8:
+      return std::string(enum_name(layout.format));
+    case WeightFormat::kAwq:
+    case WeightFormat::kGptq:
+      return std::string(enum_name(layout.format)) + " " + std::to_string(layout.bits) + "-bit " +
+             (layout.group_size > 0 ? "g" + std::to_string(layout.group_size) : std::string("per-channel"));
+  }
+  return "?";
+}
+
 int64_t kv_heads_per_device(const ModelConfig& model, int64_t tensor_parallel_size) {
   return std::max<int64_t>(1, model.num_kv_heads / std::max<int64_t>(1, tensor_parallel_size));
 }

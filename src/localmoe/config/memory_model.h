@@ -6,6 +6,8 @@
 // is left becomes KV blocks. All figures are bytes unless named otherwise.
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "localmoe/config/config_enums.h"
 #include "localmoe/config/model_catalog.h"
@@ -25,6 +27,9 @@ struct WeightLayout {
 // The layout that serving `checkpoint` with `quantization` (nullopt = as
 // stored) produces.
 WeightLayout serving_layout(const CheckpointQuantization& checkpoint, const std::optional<Quantization>& quantization);
+
+// "16-bit", "fp8", "int8", "awq 4-bit g128", "gptq 4-bit per-channel".
+std::string weight_layout_name(const WeightLayout& layout);
 
 struct WeightBytes {
   int64_t parameters = 0;         // parameter count of the model
