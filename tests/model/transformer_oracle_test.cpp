@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ struct OracleCase {
   double tolerance;  // max |delta logit| / max |logit|
   std::string variant;
 };
+
+void PrintTo(const OracleCase& c, std::ostream* out) { *out << c.model << "/" << c.variant; }
 
 class TransformerOracleTest : public ::testing::TestWithParam<OracleCase> {
  protected:
