@@ -26,8 +26,9 @@ TEST(ThreadPool, ParallelForCoversEveryIndexOnceInGrainMultiples) {
 TEST(ThreadPool, ManyShortJobsInARow) {
   ThreadPool pool(2);
   std::atomic<int64_t> total{0};
-  for (int job = 0; job < 20000; ++job) {
-    pool.run_on_all([&](int t) { total += t + 1; });
+  for (int round = 0; round < 20000; ++round) {
+    auto job = [&](int t) { total += t + 1; };
+    pool.run_on_all(job);
   }
   EXPECT_EQ(total.load(), 20000 * 3);
 }

@@ -34,7 +34,7 @@ ThreadPool::~ThreadPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-void ThreadPool::run_on_all(const std::function<void(int)>& job) {
+void ThreadPool::run_on_all(ThreadJob job) {
   if (num_threads_ == 1) {
     job(0);
     return;

@@ -7,11 +7,28 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <thread>
 #include <vector>
 
 namespace localmoe {
+
+// A non-owning reference to a callable taking the thread index. Unlike
+// std::function it never allocates, whatever the lambda captures: decode
+// runs a hundred parallel regions per token and must not touch the heap.
+class ThreadJob {
+ public:
+  template <typename F>
+  ThreadJob(F& callable)  // NOLINT(google-explicit-constructor): built at call sites
+      : object_(&callable), call_([](void* object, int thread) {
+          (*static_cast<F*>(object))(thread);
+        }) {}
+
+  void operator()(int thread) const { call_(object_, thread); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int);
+};
 
 class ThreadPool {
  public:
@@ -25,7 +42,7 @@ class ThreadPool {
 
   // Runs job(thread_index) once on every thread and returns when all are done.
   // Not reentrant: a job must not call back into the pool.
-  void run_on_all(const std::function<void(int thread_index)>& job);
+  void run_on_all(ThreadJob job);
 
   // Splits [0, count) into num_threads() contiguous ranges, rounded to
   // multiples of `grain`, and runs body(begin, end, thread_index) on each.
@@ -38,12 +55,13 @@ class ThreadPool {
       body(int64_t{0}, count, 0);
       return;
     }
-    run_on_all([&](int t) {
+    auto job = [&](int t) {
       if (t >= active) return;
       const int64_t begin = units * t / active * grain;
       const int64_t end = std::min(count, units * (t + 1) / active * grain);
       if (begin < end) body(begin, end, t);
-    });
+    };
+    run_on_all(job);
   }
 
  private:
@@ -51,7 +69,7 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
-  const std::function<void(int)>* job_ = nullptr;
+  const ThreadJob* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};

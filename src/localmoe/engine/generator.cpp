@@ -48,6 +48,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
 
   GenerationResult result;
   result.prompt_tokens = prompt_tokens;
+  result.token_ids.reserve(static_cast<size_t>(max_new));
   result.finish_reason = "length";
   auto start = std::chrono::steady_clock::now();
   for (int64_t begin = 0; begin < prompt_tokens; begin += model_.max_batch_tokens()) {
