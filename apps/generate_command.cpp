@@ -33,7 +33,7 @@ struct GenerateOptions {
   int threads = 0;
   int64_t max_batch_tokens = 256;
   std::string kernels = "best";
-  std::string log_level = "warn";
+  std::string log_level = "info";
   bool json = false;
 };
 
