@@ -14,9 +14,13 @@ packages=(
   # oracles and fixture writers for the tests
   python3 python3-numpy
   libsentencepiece-dev              # tokenizer.model checkpoints without tokenizer.json
-  nodejs npm                        # tokenizer conformance reference (transformers.js)
   python3-jinja2                    # chat template golden strings
 )
+
+# Node.js and npm run the tokenizer conformance reference (transformers.js).
+# A machine may already carry a Node.js build that bundles npm (and then
+# conflicts with Debian's npm package): only ask Debian when npm is absent.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
