@@ -107,6 +107,7 @@ TEST_F(CheckpointTest, CorruptShardNamesTheShard) {
 
 TEST_F(CheckpointTest, MalformedIndex) {
   const std::pair<std::string, std::string> cases[] = {
+      {"", "not valid JSON"},
       {"{", "not valid JSON"},
       {"[]", "the index is not a JSON object"},
       {"{}", "missing 'weight_map'"},
