@@ -178,7 +178,7 @@ class Validator {
       const std::string name = inst.name.empty() ? inst.engine.model_name : inst.name;
       if (std::find(names.begin(), names.end(), name) != names.end()) {
         error(prefix + (inst.name.empty() ? ".model_name" : ".name"),
-              "two instances are served as '" + name + "'; give one a distinct name:");
+              "two instances are served as '" + name + "'; give one a distinct name");
       }
       names.push_back(name);
       const std::string devices_key = prefix + ".gpu_devices";
@@ -198,6 +198,7 @@ class Validator {
       if (devices.empty()) {
         for (int64_t d = 0; d < inst.engine.tensor_parallel_size && d < 1024; ++d) devices.push_back(d);
       }
+      sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
       for (int64_t d : sorted.empty() ? devices : sorted) {
         device_use.emplace_back(d, inst.engine.gpu_memory_utilization);
       }
