@@ -2,7 +2,6 @@
 // way `serve` reads it.
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -16,10 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path configs_dir() {
-  const char* source = std::getenv("LOCALMOE_SOURCE_DIR");
-  return fs::path(source ? source : ".") / "configs";
-}
+fs::path configs_dir() { return LOCALMOE_CONFIGS_DIR; }
 
 LoadOptions disk_options(const std::string& arg) {
   LoadOptions o;
