@@ -313,6 +313,25 @@ TEST(HfConfigTest, MissingAndMistypedKeys) {
   expect_config_error(json::array(), ErrorKind::kInvalidArgument, {"expected a JSON object, got array"});
 }
 
+TEST(HfConfigTest, DeeplyNestedValuesDoNotExhaustTheStack) {
+  // Copying a json value recurses too, so the nested value is parsed in place.
+  const int depth = 1000000;
+  const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  for (const char* key : {"vocab_size", "architectures", "rope_scaling", "eos_token_id"}) {
+    json base = llama2_7b();
+    base.erase(key);
+    std::string text = base.dump();
+    text.pop_back();
+    const json j = json::parse(text + ", \"" + key + "\": " + nested + "}");
+    expect_config_error(j, ErrorKind::kInvalidArgument, {std::string("key '") + key + "'", "got array"});
+  }
+  json j = llama2_7b();
+  j["rms_norm_eps"] = std::string(1000, 'x');
+  const std::string text = expect_error([&] { parse_hf_config(j, kSource); },
+                                        ErrorKind::kInvalidArgument, {"key 'rms_norm_eps'", "..."});
+  EXPECT_LT(text.size(), 200u) << "long values are cut in messages";
+}
+
 TEST(HfConfigTest, SanityChecks) {
   const std::pair<std::pair<const char*, json>, const char*> cases[] = {
       {{"hidden_size", 0}, "key 'hidden_size': must be between 1 and 2147483647, got 0"},

@@ -202,6 +202,14 @@ TEST_F(SafetensorsTest, ShapeProductOverflowIsAMismatchNotACrash) {
       ErrorKind::kCorrupt, {"tensor 'w'", "needs more than 2^64"}, "bytes_overflow.safetensors");
 }
 
+TEST_F(SafetensorsTest, DeeplyNestedValuesDoNotExhaustTheStack) {
+  const int depth = 1000000;
+  const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  expect_open_error(
+      make_raw_safetensors(R"({"w": {"dtype": "F32", "shape": )" + nested + R"(, "data_offsets": [0, 0]}})", {}),
+      ErrorKind::kCorrupt, {"tensor 'w'", "'shape' holds an array, not a non-negative integer"});
+}
+
 TEST_F(SafetensorsTest, OverlappingTensors) {
   expect_open_error(
       make_raw_safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},

@@ -23,6 +23,17 @@ constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();
 constexpr std::string_view kSupportedArchs =
     "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, GPT2LMHeadModel";
 
+// "string \"4096\"", "number 32.5", "array": a value for an error message.
+// Nested values are named by type only, since dump() recurses and a hostile
+// file may nest arbitrarily deep; long scalars are cut.
+std::string describe(const json& value) {
+  if (!value.is_primitive()) return value.type_name();
+  constexpr size_t kMaxChars = 80;
+  std::string text = value.dump();
+  if (text.size() > kMaxChars) text = text.substr(0, kMaxChars) + "...";
+  return std::string(value.type_name()) + " " + text;
+}
+
 Error key_error(ErrorKind kind, std::string_view key, const std::string& message) {
   return Error(kind, message).with_context("key '" + std::string(key) + "'");
 }
@@ -116,8 +127,7 @@ class ConfigFields {
  private:
   static Error wrong_type(std::string_view key, std::string_view expected, const json& value) {
     return key_error(ErrorKind::kInvalidArgument, key,
-                     "expected " + std::string(expected) + ", got " + value.type_name() + " " +
-                         value.dump());
+                     "expected " + std::string(expected) + ", got " + describe(value));
   }
 
   static int64_t token_id(std::string_view key, const json& item) {
@@ -140,7 +150,7 @@ ModelArch parse_arch(const ConfigFields& fields, std::string& arch_name) {
   if (archs != nullptr) {
     if (!archs->is_array() || (!archs->empty() && !(*archs)[0].is_string())) {
       throw key_error(ErrorKind::kInvalidArgument, "architectures",
-                      "expected a list of names, got " + archs->dump());
+                      "expected a list of names, got " + describe(*archs));
     }
     if (!archs->empty()) arch_name = (*archs)[0].get<std::string>();
   }
@@ -173,7 +183,7 @@ void parse_rope_scaling(const ConfigFields& fields, ModelConfig& config) {
   if (scaling == nullptr) return;
   if (!scaling->is_object()) {
     throw key_error(ErrorKind::kInvalidArgument, "rope_scaling",
-                    "expected null or an object, got " + scaling->dump());
+                    "expected null or an object, got " + describe(*scaling));
   }
   try {
     const ConfigFields scaling_fields(*scaling);

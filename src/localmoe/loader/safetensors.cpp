@@ -28,7 +28,10 @@ uint64_t as_unsigned(const json& value, std::string_view what) {
   if (value.is_number_integer()) {
     throw make_error(ErrorKind::kCorrupt, "negative value ", value.get<int64_t>(), " in ", what);
   }
-  throw make_error(ErrorKind::kCorrupt, what, " holds ", value.dump(), ", not a non-negative integer");
+  // dump() recurses, so nested values are named by type: the header may nest arbitrarily deep.
+  throw make_error(ErrorKind::kCorrupt, what, " holds ",
+                   value.is_primitive() ? value.dump() : std::string("an ") + value.type_name(),
+                   ", not a non-negative integer");
 }
 
 // Parses one dtype/shape/data_offsets entry; `data_size` bounds the offsets.
