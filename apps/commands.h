@@ -12,5 +12,6 @@ void add_inspect_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_advise_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace localmoe::apps

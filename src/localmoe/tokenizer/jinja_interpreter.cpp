@@ -13,17 +13,26 @@ constexpr int kMaxCallDepth = 64;
 
 enum class Flow { kNormal, kBreak, kContinue };
 
+// Depth of nested macro calls on this thread: a recursive macro fails with
+// an error instead of exhausting the stack.
+thread_local int macro_depth = 0;
+
+struct MacroDepthGuard {
+  MacroDepthGuard() { ++macro_depth; }
+  ~MacroDepthGuard() { --macro_depth; }
+};
+
 [[noreturn]] void fail(int line, const std::string& message) {
   throw make_error(ErrorKind::kInvalidArgument, "line ", line, ": ", message);
 }
 
 class Renderer {
  public:
-  Renderer(std::shared_ptr<ValueDict> globals, int depth) : depth_(depth) {
+  explicit Renderer(std::shared_ptr<ValueDict> globals) {
     frames_.push_back(std::move(globals));
     frames_.push_back(std::make_shared<ValueDict>());  // the template's own variables
   }
-  Renderer(std::vector<std::shared_ptr<ValueDict>> frames, int depth) : frames_(std::move(frames)), depth_(depth) {}
+  explicit Renderer(std::vector<std::shared_ptr<ValueDict>> frames) : frames_(std::move(frames)) {}
 
   Flow exec(const NodeList& nodes, std::string& out) {
     for (const auto& node : nodes) {
@@ -132,16 +141,22 @@ class Renderer {
 
   Value make_macro(const Node& node) {
     // Macros see the globals and the template's top-level variables.
-    std::vector<std::shared_ptr<ValueDict>> closure(frames_.begin(), frames_.begin() + 2);
+    // Weak: the macro lives in those frames, and a strong reference would
+    // keep them alive forever.
+    std::vector<std::weak_ptr<ValueDict>> closure(frames_.begin(), frames_.begin() + 2);
     const Node* macro = &node;
-    const int depth = depth_;
-    return Value(std::make_shared<Callable>(Callable{node.text, [closure, macro, depth](const ValueList& args, const KwArgs& kwargs) {
-      if (depth >= kMaxCallDepth) fail(macro->line, "macro recursion too deep");
+    return Value(std::make_shared<Callable>(Callable{node.text, [closure, macro](const ValueList& args, const KwArgs& kwargs) {
+      const MacroDepthGuard guard;
+      if (macro_depth > kMaxCallDepth) fail(macro->line, "macro recursion too deep");
       if (args.size() > macro->params.size()) fail(macro->line, "macro '" + macro->text + "' takes " + std::to_string(macro->params.size()) + " arguments");
-      auto frames = closure;
+      std::vector<std::shared_ptr<ValueDict>> frames;
+      for (const auto& weak : closure) {
+        frames.push_back(weak.lock());
+        LM_CHECK(frames.back() != nullptr);  // macros cannot outlive the render that defined them
+      }
       auto locals = std::make_shared<ValueDict>();
       frames.push_back(locals);
-      Renderer inner(frames, depth + 1);
+      Renderer inner(frames);
       for (std::size_t i = 0; i < macro->params.size(); ++i) {
         const auto& [name, def] = macro->params[i];
         Value value;
@@ -330,7 +345,6 @@ class Renderer {
   }
 
   std::vector<std::shared_ptr<ValueDict>> frames_;  // [globals, template, loop / macro scopes...]
-  int depth_;
 };
 
 }  // namespace
@@ -340,7 +354,7 @@ std::string render(const NodeList& nodes, const ValueDict& context) {
   auto globals = std::make_shared<ValueDict>();
   add_global_functions(*globals);
   for (const auto& [name, value] : context.items) globals->set(name, value);
-  Renderer renderer(std::move(globals), 0);
+  Renderer renderer(std::move(globals));
   std::string out;
   renderer.exec(nodes, out);
   return out;

@@ -14,6 +14,10 @@ namespace localmoe::jinja {
 
 namespace {
 
+// Nesting limits: deeper input is rejected rather than risking the stack.
+constexpr int kMaxExpressionDepth = 128;
+constexpr int kMaxBlockDepth = 128;
+
 // ---------------------------------------------------------------- template lexer
 
 struct Chunk {
@@ -36,10 +40,12 @@ int count_lines(const std::string& s, std::size_t from, std::size_t to) {
 }
 
 // Position of the closing delimiter of a tag opened before `pos`, skipping
-// string literals.
+// string literals and bracketed sub-expressions (so "{{ {'a': {}} }}" ends
+// at the last "}}", as Jinja's balancing lexer does).
 std::size_t find_tag_end(const std::string& src, std::size_t pos, char close, int line) {
   char quote = 0;
-  for (std::size_t i = pos; i + 1 < src.size(); ++i) {
+  int depth = 0;
+  for (std::size_t i = pos; i < src.size(); ++i) {
     const char c = src[i];
     if (quote != 0) {
       if (c == '\\') {
@@ -51,8 +57,12 @@ std::size_t find_tag_end(const std::string& src, std::size_t pos, char close, in
     }
     if (c == '\'' || c == '"') {
       quote = c;
-    } else if (c == close && src[i + 1] == '}') {
+    } else if (depth == 0 && c == close && i + 1 < src.size() && src[i + 1] == '}') {
       return i;
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
     }
   }
   fail(line, "unclosed tag");
@@ -299,6 +309,15 @@ class ExprParser {
   }
 
  private:
+  // Counts recursion through the grammar; too deep is a syntax error.
+  struct DepthGuard {
+    explicit DepthGuard(ExprParser& p) : parser(p) {
+      if (++parser.depth_ > kMaxExpressionDepth) fail(parser.line_, "expression nested too deeply");
+    }
+    ~DepthGuard() { --parser.depth_; }
+    ExprParser& parser;
+  };
+
   ExprPtr make(Expr::Kind kind) {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
@@ -314,6 +333,7 @@ class ExprParser {
   }
 
   ExprPtr parse_conditional() {
+    const DepthGuard guard(*this);
     ExprPtr e = parse_or();
     while (is_name("if")) {
       next();
@@ -339,6 +359,7 @@ class ExprParser {
     return e;
   }
   ExprPtr parse_not() {
+    const DepthGuard guard(*this);
     if (is_name("not")) {
       next();
       auto e = make(Expr::Kind::kUnary);
@@ -401,6 +422,7 @@ class ExprParser {
     return e;
   }
   ExprPtr parse_unary(bool with_filter) {
+    const DepthGuard guard(*this);
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       e = make(Expr::Kind::kUnary);
@@ -606,6 +628,7 @@ class ExprParser {
   std::vector<Token> tokens_;
   std::size_t pos_ = 0;
   int line_;
+  int depth_ = 0;
 };
 
 // ---------------------------------------------------------------- statements
@@ -624,6 +647,11 @@ class TemplateParser {
   // Parses nodes until a statement whose keyword is in `ends`; returns it
   // in `end` along with a parser positioned after its keyword.
   NodeList parse_body(const std::set<std::string>& ends, std::string& end) {
+    if (++depth_ > kMaxBlockDepth) fail(chunks_.empty() ? 1 : chunks_[std::min(index_, chunks_.size() - 1)].line, "blocks nested too deeply");
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
     NodeList nodes;
     while (index_ < chunks_.size()) {
       const Chunk& chunk = chunks_[index_++];
@@ -763,6 +791,7 @@ class TemplateParser {
   std::vector<Chunk> chunks_;
   std::size_t index_ = 0;
   std::unique_ptr<ExprParser> current_;  // parser of the statement that ended the last body
+  int depth_ = 0;
 };
 
 }  // namespace
