@@ -30,6 +30,22 @@ std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocato
   return bandwidths;
 }
 
+std::vector<double> measure_peak_flops(ThreadPool& pool, int runs) {
+  constexpr int64_t kIterations = 20'000'000;
+  std::vector<double> flops_per_thread(pool.num_threads());
+  std::vector<double> rates;
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    auto job = [&](int thread) { flops_per_thread[thread] = kernels::fma_peak_probe(kIterations); };
+    pool.run_on_all(job);
+    const double seconds = seconds_since(start);
+    double flops = 0;
+    for (double f : flops_per_thread) flops += f;
+    rates.push_back(flops / seconds);
+  }
+  return rates;
+}
+
 namespace {
 // xorshift: fast and deterministic; weight statistics do not matter for speed.
 struct Rng {

@@ -29,6 +29,10 @@ inline double median(std::vector<double> values) {
 std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocator,
                                            size_t bytes, int runs);
 
+// Peak f32 FLOP/s of the pool: every thread runs register-resident FMA
+// chains at once. Returns one figure per run.
+std::vector<double> measure_peak_flops(ThreadPool& pool, int runs);
+
 // Fills a source with the tensors of a Llama-architecture checkpoint, in
 // `dtype`, with small deterministic pseudo-random values.
 void add_random_llama_weights(const ModelConfig& config, DType dtype, InMemoryTensorSource& source);

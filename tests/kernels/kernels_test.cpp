@@ -255,6 +255,13 @@ TEST_P(KernelsTest, SoftmaxAndArgmax) {
   EXPECT_NEAR(x[0] + x[1] + x[2] + x[3], 1.0, 1e-6);
 }
 
+TEST_P(KernelsTest, FmaPeakProbeCountsItsOperations) {
+  const double flops = fma_peak_probe(1000);
+  // 2 FLOPs per lane per FMA, some whole number of vector lanes and chains.
+  EXPECT_GE(flops, 2.0 * 1000 * 8);
+  EXPECT_EQ(std::fmod(flops, 2.0 * 1000), 0.0);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllVariants, KernelsTest, ::testing::ValuesIn(available_variants()),
                          [](const auto& info) { return info.param; });
 

@@ -26,6 +26,8 @@ struct KernelTable {
   // y += a * x
   void (*axpy)(float a, const float* x, int64_t n, float* y);
   float (*sum)(const float* x, int64_t n);
+  // Independent FMA chains in registers; returns the FLOPs performed.
+  double (*fma_peak_probe)(int64_t iterations);
 };
 
 // The scalar reference, correct everywhere.

@@ -195,6 +195,10 @@ void attention(const AttentionArgs& a, ThreadPool& pool) {
   });
 }
 
+// ---- hardware limits ---------------------------------------------------------
+
+double fma_peak_probe(int64_t iterations) { return table().fma_peak_probe(iterations); }
+
 // ---- sampling helpers --------------------------------------------------------
 
 float softmax(float* x, int64_t n) {

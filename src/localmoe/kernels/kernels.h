@@ -103,6 +103,14 @@ struct AttentionArgs {
 };
 void attention(const AttentionArgs& args, ThreadPool& pool);
 
+// ---- hardware limits ---------------------------------------------------------
+
+// Runs `iterations` rounds of independent register-resident fused
+// multiply-adds on the calling thread and returns the floating-point
+// operations done (2 per lane per FMA): timing it gives the peak FLOP/s
+// that prefill benchmarks are measured against.
+double fma_peak_probe(int64_t iterations);
+
 // ---- sampling helpers --------------------------------------------------------
 
 // In-place softmax over n values; returns the log of the normalizer

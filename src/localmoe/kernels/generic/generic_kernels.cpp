@@ -94,6 +94,17 @@ float sum(const float* x, int64_t n) {
   return acc;
 }
 
+double fma_peak_probe(int64_t iterations) {
+  constexpr int kChains = 8;
+  float acc[kChains] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (int64_t i = 0; i < iterations; ++i) {
+    for (float& a : acc) a = std::fma(a, 0.999999f, 1e-7f);
+  }
+  volatile float keep = acc[0] + acc[kChains - 1];
+  (void)keep;
+  return 2.0 * kChains * static_cast<double>(iterations);
+}
+
 }  // namespace
 
 const KernelTable& generic_kernels() {
@@ -107,6 +118,7 @@ const KernelTable& generic_kernels() {
       .dot = dot,
       .axpy = axpy,
       .sum = sum,
+      .fma_peak_probe = fma_peak_probe,
   };
   return table;
 }

@@ -15,6 +15,7 @@ void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens
 float highway_dot(const float* a, const float* b, int64_t n);
 void highway_axpy(float a, const float* x, int64_t n, float* y);
 float highway_sum(const float* x, int64_t n);
+double highway_fma_peak_probe(int64_t iterations);
 void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
                           float* out);
 void highway_layer_norm_row(const float* x, const float* weight, const float* bias, float eps,
@@ -33,6 +34,7 @@ const KernelTable& highway_kernels() {
       .dot = highway_dot,
       .axpy = highway_axpy,
       .sum = highway_sum,
+      .fma_peak_probe = highway_fma_peak_probe,
   };
   return table;
 }

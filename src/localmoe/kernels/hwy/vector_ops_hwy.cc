@@ -66,6 +66,30 @@ float Sum(const float* x, int64_t n) {
   return total;
 }
 
+// Twelve independent chains cover the FMA latency (4 cycles) times the
+// number of FMA pipes on current x86 cores.
+double FmaPeakProbe(int64_t iterations) {
+  const DF df;
+  const hn::Vec<DF> m = hn::Set(df, 0.999999f);
+  const hn::Vec<DF> c = hn::Set(df, 1e-7f);
+  hn::Vec<DF> a0 = hn::Set(df, 0.f), a1 = hn::Set(df, 1.f), a2 = hn::Set(df, 2.f);
+  hn::Vec<DF> a3 = hn::Set(df, 3.f), a4 = hn::Set(df, 4.f), a5 = hn::Set(df, 5.f);
+  hn::Vec<DF> a6 = hn::Set(df, 6.f), a7 = hn::Set(df, 7.f), a8 = hn::Set(df, 8.f);
+  hn::Vec<DF> a9 = hn::Set(df, 9.f), a10 = hn::Set(df, 10.f), a11 = hn::Set(df, 11.f);
+  for (int64_t i = 0; i < iterations; ++i) {
+    a0 = hn::MulAdd(a0, m, c), a1 = hn::MulAdd(a1, m, c), a2 = hn::MulAdd(a2, m, c);
+    a3 = hn::MulAdd(a3, m, c), a4 = hn::MulAdd(a4, m, c), a5 = hn::MulAdd(a5, m, c);
+    a6 = hn::MulAdd(a6, m, c), a7 = hn::MulAdd(a7, m, c), a8 = hn::MulAdd(a8, m, c);
+    a9 = hn::MulAdd(a9, m, c), a10 = hn::MulAdd(a10, m, c), a11 = hn::MulAdd(a11, m, c);
+  }
+  const hn::Vec<DF> total = hn::Add(
+      hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), hn::Add(hn::Add(a4, a5), hn::Add(a6, a7))),
+      hn::Add(hn::Add(a8, a9), hn::Add(a10, a11)));
+  volatile float keep = reduce(df, total);
+  (void)keep;
+  return 2.0 * 12 * static_cast<double>(hn::Lanes(df)) * static_cast<double>(iterations);
+}
+
 // out = x * scale * weight (+ bias), the shared tail of both norms.
 HWY_INLINE void scale_row(const float* x, float shift, float scale, const float* weight,
                           const float* bias, int64_t dim, float* out) {
@@ -155,6 +179,7 @@ namespace localmoe::kernels {
 HWY_EXPORT(Dot);
 HWY_EXPORT(Axpy);
 HWY_EXPORT(Sum);
+HWY_EXPORT(FmaPeakProbe);
 HWY_EXPORT(RmsNormRow);
 HWY_EXPORT(LayerNormRow);
 HWY_EXPORT(SiluMul);
@@ -167,6 +192,9 @@ void highway_axpy(float a, const float* x, int64_t n, float* y) {
   HWY_DYNAMIC_DISPATCH(Axpy)(a, x, n, y);
 }
 float highway_sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
+double highway_fma_peak_probe(int64_t iterations) {
+  return HWY_DYNAMIC_DISPATCH(FmaPeakProbe)(iterations);
+}
 void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
                           float* out) {
   HWY_DYNAMIC_DISPATCH(RmsNormRow)(x, weight, eps, dim, out);
