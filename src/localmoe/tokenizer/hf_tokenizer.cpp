@@ -182,7 +182,7 @@ void HfTokenizer::parse_post_processor(const nlohmann::json& v) {
           throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: special token '", name, "' not in special_tokens");
         piece.ids = specials[name].at("ids").get<std::vector<int32_t>>();
       } else {
-        throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: unknown template item ", item.dump());
+        throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: template items must be Sequence or SpecialToken");
       }
       post_template_.push_back(std::move(piece));
     }

@@ -10,7 +10,7 @@ for tool in "$python" "$npm" "$node"; do
   [[ -x $(command -v "$tool" || true) ]] || { echo "setup.sh: '$tool' not found (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 mkdir -p "$work"
-cp "$src/package.json" "$src/reference.mjs" "$work/"
+cp "$src/package.json" "$src/reference.mjs" "$src/bench.mjs" "$work/"
 if ! cmp -s "$src/package-lock.json" "$work/package-lock.json" || [[ ! -d $work/node_modules ]]; then
   cp "$src/package-lock.json" "$work/"
   (cd "$work" && "$npm" ci --no-audit --no-fund --loglevel=error)
