@@ -119,6 +119,8 @@ void gelu_tanh(const float* x, int64_t n, float* out) { table().gelu_tanh(x, n, 
 
 void add(const float* x, int64_t n, float* y) { table().axpy(1.0f, x, n, y); }
 
+void axpy(float a, const float* x, int64_t n, float* y) { table().axpy(a, x, n, y); }
+
 float sum(const float* x, int64_t n) { return table().sum(x, n); }
 
 // ---- embeddings and positions ------------------------------------------------

@@ -67,6 +67,8 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 void gelu_tanh(const float* x, int64_t n, float* out);
 // y += x
 void add(const float* x, int64_t n, float* y);
+// y += a * x
+void axpy(float a, const float* x, int64_t n, float* y);
 // The sum of n values. Streaming it over an array far larger than the caches
 // is also how benchmarks measure the machine's read bandwidth.
 float sum(const float* x, int64_t n);

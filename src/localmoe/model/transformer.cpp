@@ -17,15 +17,18 @@ Transformer::Transformer(ModelConfig config, std::unique_ptr<TensorSource> sourc
       pool_(pool),
       norm_(config_),
       attention_(config_),
-      mlp_(config_) {
+      mlp_(config_),
+      moe_(config_),
+      sparse_ffn_(config_.is_moe()) {
   LM_CHECK_GT(max_batch_tokens, 0);
   WeightBinder binder(*source_, allocator, weights_);
   bind_weights(config_, binder, weights_);
 
   const int64_t hidden = config_.hidden_size;
   const int64_t scratch = std::max(
-      Attention::workspace_floats(config_, max_batch_tokens, pool.num_threads()),
-      Mlp::workspace_floats(config_, max_batch_tokens));
+      {Attention::workspace_floats(config_, max_batch_tokens, pool.num_threads()),
+       sparse_ffn_ ? MoeBlock::workspace_floats(config_, max_batch_tokens)
+                   : Mlp::workspace_floats(config_, max_batch_tokens)});
   const int64_t floats = 3 * max_batch_tokens * hidden + scratch + max_batch_tokens;
   workspace_ = allocator.allocate(static_cast<size_t>(floats) * sizeof(float),
                                   MemoryCategory::kWorkspace);
@@ -39,6 +42,15 @@ Transformer::Transformer(ModelConfig config, std::unique_ptr<TensorSource> sourc
 size_t Transformer::weight_bytes_per_token() const {
   size_t bytes = weights_.token_embedding.num_bytes() / weights_.token_embedding.rows();
   for (const LayerWeights& layer : weights_.layers) {
+    // Top-k of the experts run per token: count the average expert once per
+    // active slot (exact when the experts have equal sizes, as in Mixtral).
+    if (!layer.moe.experts.empty()) {
+      const MlpWeights& expert = layer.moe.experts.front();
+      const size_t expert_bytes = expert.gate.weight.num_bytes() + expert.up.weight.num_bytes() +
+                                  expert.down.weight.num_bytes();
+      bytes += layer.moe.router.weight.num_bytes() +
+               expert_bytes * static_cast<size_t>(config_.num_experts_per_token);
+    }
     for (const LinearWeights* linear :
          {&layer.attention.q, &layer.attention.k, &layer.attention.v, &layer.attention.o,
           &layer.mlp.gate, &layer.mlp.up, &layer.mlp.down}) {
@@ -81,7 +93,11 @@ void Transformer::forward(std::span<const int32_t> tokens, SequenceKvCache& cach
                        cache.capacity(), layer_scratch_, block_out_, pool_);
     kernels::add(block_out_, n * hidden, residual_);
     norm_.apply(layer.mlp_norm, residual_, n, hidden, normed_);
-    mlp_.forward(layer.mlp, normed_, n, layer_scratch_, block_out_, pool_);
+    if (sparse_ffn_) {
+      moe_.forward(layer.moe, normed_, n, layer_scratch_, block_out_, pool_);
+    } else {
+      mlp_.forward(layer.mlp, normed_, n, layer_scratch_, block_out_, pool_);
+    }
     kernels::add(block_out_, n * hidden, residual_);
   }
   const int64_t rows = which == LogitsFor::kLastToken ? 1 : n;

@@ -1,5 +1,5 @@
 #pragma once
-// A decoder-only transformer (Llama, Mistral, GPT-2) on the CPU backend.
+// A decoder-only transformer (Llama, Mistral, Mixtral, GPT-2) on the CPU backend.
 // Built once from a ModelConfig and a TensorSource; forward() runs a chunk of
 // one sequence's tokens through every layer and produces logits. All
 // activation memory is allocated here, once, for `max_batch_tokens`.
@@ -14,6 +14,7 @@
 #include "localmoe/loader/tensor_source.h"
 #include "localmoe/model/attention.h"
 #include "localmoe/model/mlp.h"
+#include "localmoe/model/moe_block.h"
 #include "localmoe/model/norm.h"
 #include "localmoe/model/sequence_kv_cache.h"
 #include "localmoe/model/weights.h"
@@ -55,6 +56,8 @@ class Transformer {
   Norm norm_;
   Attention attention_;
   Mlp mlp_;
+  MoeBlock moe_;
+  bool sparse_ffn_;  // MoE feed-forward blocks instead of dense MLPs
 
   AlignedBuffer workspace_;
   float* residual_;        // [max_batch_tokens, hidden]

@@ -42,11 +42,18 @@ struct MlpWeights {
   LinearWeights down;  // [hidden, intermediate]
 };
 
+// A sparse MoE feed-forward block: a router and gated experts.
+struct MoeWeights {
+  LinearWeights router;             // [num_experts, hidden]
+  std::vector<MlpWeights> experts;  // each gated, [intermediate, hidden] / [hidden, intermediate]
+};
+
 struct LayerWeights {
   NormWeights attention_norm;
   AttentionWeights attention;
   NormWeights mlp_norm;
-  MlpWeights mlp;
+  MlpWeights mlp;  // dense models
+  MoeWeights moe;  // MoE models (then `mlp` is empty)
 };
 
 struct TransformerWeights {

@@ -7,13 +7,9 @@ namespace localmoe {
 void bind_weights(const ModelConfig& config, WeightBinder& binder, TransformerWeights& out) {
   switch (config.arch) {
     case ModelArch::kLlama:
-    case ModelArch::kMistral: return bind_llama_weights(config, binder, out);
+    case ModelArch::kMistral:
+    case ModelArch::kMixtral: return bind_llama_weights(config, binder, out);
     case ModelArch::kGpt2: return bind_gpt2_weights(config, binder, out);
-    case ModelArch::kMixtral:
-      throw make_error(ErrorKind::kUnsupported,
-                       "MixtralForCausalLM: the configuration loads, but sparse MoE execution is "
-                       "not available in this build; dense architectures run today "
-                       "(LlamaForCausalLM, MistralForCausalLM, GPT2LMHeadModel)");
   }
   LM_CHECK(false && "unhandled ModelArch");
 }

@@ -8,13 +8,13 @@
 
 namespace localmoe {
 
-// LlamaForCausalLM and MistralForCausalLM ("model.layers.N.self_attn.q_proj", ...).
+// LlamaForCausalLM, MistralForCausalLM and MixtralForCausalLM
+// ("model.layers.N.self_attn.q_proj", "...block_sparse_moe.experts.E.w1", ...).
 void bind_llama_weights(const ModelConfig& config, WeightBinder& binder, TransformerWeights& out);
 // GPT2LMHeadModel ("h.N.attn.c_attn", Conv1D layout, optional "transformer." prefix).
 void bind_gpt2_weights(const ModelConfig& config, WeightBinder& binder, TransformerWeights& out);
 
-// Dispatches on config.arch. Throws Error(kUnsupported) for an architecture
-// whose execution is not implemented.
+// Dispatches on config.arch.
 void bind_weights(const ModelConfig& config, WeightBinder& binder, TransformerWeights& out);
 
 }  // namespace localmoe

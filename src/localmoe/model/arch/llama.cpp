@@ -1,4 +1,7 @@
-// LlamaForCausalLM / MistralForCausalLM tensor names, as Hugging Face writes them.
+// LlamaForCausalLM / MistralForCausalLM / MixtralForCausalLM tensor names,
+// as Hugging Face writes them. Mixtral replaces the MLP by
+// block_sparse_moe: a router ("gate") and experts with w1 (gate), w3 (up)
+// and w2 (down).
 
 #include <string>
 
@@ -25,16 +28,29 @@ void bind_llama_weights(const ModelConfig& c, WeightBinder& binder, TransformerW
       a.o.bias = binder.vector(p + "self_attn.o_proj.bias", hidden);
     }
     layer.mlp_norm.weight = binder.vector(p + "post_attention_layernorm.weight", hidden);
-    MlpWeights& m = layer.mlp;
-    m.gate.weight = binder.matrix(p + "mlp.gate_proj.weight", c.intermediate_size, hidden);
-    m.up.weight = binder.matrix(p + "mlp.up_proj.weight", c.intermediate_size, hidden);
-    m.down.weight = binder.matrix(p + "mlp.down_proj.weight", hidden, c.intermediate_size);
-    if (c.mlp_bias) {
-      m.gate.bias = binder.vector(p + "mlp.gate_proj.bias", c.intermediate_size);
-      m.up.bias = binder.vector(p + "mlp.up_proj.bias", c.intermediate_size);
-      m.down.bias = binder.vector(p + "mlp.down_proj.bias", hidden);
+    if (c.is_moe()) {
+      const std::string moe = p + "block_sparse_moe.";
+      layer.moe.router.weight = binder.matrix(moe + "gate.weight", c.num_experts, hidden);
+      for (int64_t e = 0; e < c.num_experts; ++e) {
+        const std::string expert = moe + "experts." + std::to_string(e) + ".";
+        MlpWeights m;
+        m.gate.weight = binder.matrix(expert + "w1.weight", c.intermediate_size, hidden);
+        m.up.weight = binder.matrix(expert + "w3.weight", c.intermediate_size, hidden);
+        m.down.weight = binder.matrix(expert + "w2.weight", hidden, c.intermediate_size);
+        layer.moe.experts.push_back(m);
+      }
+    } else {
+      MlpWeights& m = layer.mlp;
+      m.gate.weight = binder.matrix(p + "mlp.gate_proj.weight", c.intermediate_size, hidden);
+      m.up.weight = binder.matrix(p + "mlp.up_proj.weight", c.intermediate_size, hidden);
+      m.down.weight = binder.matrix(p + "mlp.down_proj.weight", hidden, c.intermediate_size);
+      if (c.mlp_bias) {
+        m.gate.bias = binder.vector(p + "mlp.gate_proj.bias", c.intermediate_size);
+        m.up.bias = binder.vector(p + "mlp.up_proj.bias", c.intermediate_size);
+        m.down.bias = binder.vector(p + "mlp.down_proj.bias", hidden);
+      }
     }
-    out.layers.push_back(layer);
+    out.layers.push_back(std::move(layer));
   }
   out.final_norm.weight = binder.vector("model.norm.weight", hidden);
   out.lm_head.weight = c.tie_word_embeddings
