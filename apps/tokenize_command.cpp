@@ -99,8 +99,8 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_flag("--json", options->json, "Print a JSON object with token_ids, tokens, pieces and the decoded text");
   cmd->add_flag("--no-special", options->no_special, "Do not add BOS / EOS around the text");
   cmd->callback([options] {
-    if (options->text.empty() == options->chat_file.empty() && !(options->text.empty() && options->chat_file.empty()))
-      throw make_error(ErrorKind::kInvalidArgument, "give either TEXT or --chat FILE, not both");
+    if (options->text.empty() == options->chat_file.empty())
+      throw make_error(ErrorKind::kInvalidArgument, "give either TEXT or --chat FILE");
     run(*options);
   });
 }
