@@ -22,7 +22,7 @@ struct AdviseArgs {
   std::string scenario = "chat";
   std::string hardware = "l40s";
   int64_t gpus = 1;
-  double utilization = 0.9;
+  double utilization = 0.0;  // 0 = 0.9 on a GPU, 0.5 on the CPU (the OS keeps the rest)
   std::string format = "table";
   std::string models_dir = "models";
 };
@@ -52,7 +52,7 @@ void run_advise(const AdviseArgs& args) {
   request.scenario = *scenario;
   request.hardware = *hw;
   request.gpus = args.gpus;
-  request.gpu_memory_utilization = args.utilization;
+  request.gpu_memory_utilization = args.utilization > 0 ? args.utilization : (hw->is_cpu ? 0.5 : 0.9);
   for (const std::string& name : args.models) {
     std::optional<ModelSpec> spec = resolve_model(name, args.models_dir);
     if (!spec) {
@@ -86,8 +86,7 @@ void add_advise_command(CLI::App& app) {
   cmd->add_option("--hardware", args->hardware, "l40s, a100_40gb, a100_80gb, h100_sxm, h100_pcie, h200, rtx4090, l4, cpu")
       ->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "devices available")->capture_default_str();
-  cmd->add_option("--gpu-memory-utilization", args->utilization, "fraction of each device the engine may use")
-      ->capture_default_str();
+  cmd->add_option("--gpu-memory-utilization", args->utilization, "fraction of each device the engine may use (default 0.9 on a GPU, 0.5 on the CPU)");
   cmd->add_option("--format", args->format, "table|yaml|json")
       ->check(CLI::IsMember({"table", "yaml", "json"}))
       ->capture_default_str();

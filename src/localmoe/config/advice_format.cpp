@@ -24,7 +24,8 @@ std::string gib(int64_t bytes) {
 std::string header(const Advice& a) {
   std::ostringstream out;
   out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name << " ("
-      << gib(a.hardware.memory_bytes) << ", " << a.hardware.bandwidth_gb_s << " GB/s each; " << a.hardware.source
+      << gib(a.hardware.memory_bytes) << ", " << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5)
+      << " GB/s each; " << a.hardware.source
       << ")";
   return out.str();
 }

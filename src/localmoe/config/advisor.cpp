@@ -256,10 +256,12 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
                   : std::string("; FP8 halves the 16-bit size, doubling the tokens that fit (e5m2 needs no "
                                 "calibrated scales)")));
   decide("tensor_parallel_size", std::to_string(tp),
-         "largest count <= " + std::to_string(device_count) + " devices dividing the " +
-             std::to_string(m.num_heads) + " heads and " + std::to_string(m.num_kv_heads) +
-             " KV heads (and AWQ/GPTQ groups): weights and KV split " + std::to_string(tp) + " ways" +
-             (tp > 1 && !hw.interconnect.empty() ? "; link: " + hw.interconnect : std::string()));
+         device_count == 1
+             ? std::string("one device holds the whole model")
+             : "largest count <= " + std::to_string(device_count) + " devices dividing the " +
+                   std::to_string(m.num_heads) + " heads and " + std::to_string(m.num_kv_heads) +
+                   " KV heads (and AWQ/GPTQ groups): weights and KV split " + std::to_string(tp) + " ways" +
+                   (tp > 1 && !hw.interconnect.empty() ? "; link: " + hw.interconnect : std::string()));
   decide("max_model_len", std::to_string(chosen_len),
          "scenario wants " + std::to_string(p.max_len) + ", the model allows " + std::to_string(model_limit) +
              (chosen_len < std::min(p.max_len, model_limit) ? ", shortened until one sequence fits" : std::string()));
