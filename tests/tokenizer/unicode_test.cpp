@@ -17,14 +17,6 @@ TEST(Utf8, SanitizeReplacesEachMaximalInvalidSubpart) {
   EXPECT_FALSE(utf8_is_valid("\xFF"));
 }
 
-TEST(Utf8, CompletePrefixHoldsBackOpenSequences) {
-  EXPECT_EQ(utf8_complete_prefix("ab\xE4\xB8"), 2u);
-  EXPECT_EQ(utf8_complete_prefix("ab\xE4\xB8\xAD"), 5u);
-  EXPECT_EQ(utf8_complete_prefix("ab\xF0\x9F"), 2u);
-  EXPECT_EQ(utf8_complete_prefix("ab\xFF"), 3u);      // invalid: nothing to wait for
-  EXPECT_EQ(utf8_complete_prefix("ab\xE4\x41"), 4u);  // broken already
-}
-
 TEST(UnicodeClasses, LettersNumbersWhitespace) {
   EXPECT_TRUE(is_letter(U'a'));
   EXPECT_TRUE(is_letter(U'中'));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "localmoe/base/error.h"
+#include "localmoe/tokenizer/json_util.h"
 #include "localmoe/tokenizer/unicode.h"
 
 namespace localmoe {
@@ -21,7 +22,8 @@ BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std:
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   int32_t max_id = -1;
   for (const auto& [token, id] : vocab_) {
-    if (id < 0) throw make_error(ErrorKind::kInvalidArgument, "vocab: negative id ", id, " for token '", token, "'");
+    if (id < 0 || id > kMaxTokenId)
+      throw make_error(ErrorKind::kInvalidArgument, "vocab: id ", id, " of token '", token, "' is out of range");
     max_id = std::max(max_id, id);
   }
   id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
@@ -64,9 +66,7 @@ BpeModel BpeModel::from_json(const nlohmann::json& model) {
   if (!v.is_object()) throw make_error(ErrorKind::kInvalidArgument, "model.vocab: expected an object");
   vocab.reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!it.value().is_number_integer())
-      throw make_error(ErrorKind::kInvalidArgument, "model.vocab['", it.key(), "']: expected an integer id");
-    vocab.emplace(it.key(), it.value().get<int32_t>());
+    vocab.emplace(it.key(), static_cast<int32_t>(json_integer(it.value(), "model.vocab['" + it.key() + "']", 0, kMaxTokenId)));
   }
   std::vector<std::pair<std::string, std::string>> merges;
   const auto& m = model.value("merges", nlohmann::json::array());

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "localmoe/base/error.h"
+#include "localmoe/tokenizer/json_util.h"
 #include "localmoe/tokenizer/unicode.h"
 
 namespace localmoe {
@@ -24,6 +25,7 @@ void parse_step(const nlohmann::json& v, std::vector<Decoder::Step>& steps) {
   } else if (type == "Metaspace") {
     step.kind = Step::Kind::kMetaspace;
     step.text = v.value("replacement", std::string("\xE2\x96\x81"));
+    if (step.text.empty()) throw make_error(ErrorKind::kInvalidArgument, "decoder Metaspace: empty replacement");
     if (v.contains("prepend_scheme") && v["prepend_scheme"].is_string()) {
       step.prepend_scheme = parse_prepend_scheme(v["prepend_scheme"]);
     } else {
@@ -36,8 +38,11 @@ void parse_step(const nlohmann::json& v, std::vector<Decoder::Step>& steps) {
   } else if (type == "Strip") {
     step.kind = Step::Kind::kStrip;
     step.text = v.at("content").get<std::string>();
-    step.strip_start = v.value("start", 0);
-    step.strip_stop = v.value("stop", 0);
+    step.strip_start = v.contains("start") ? static_cast<int>(json_integer(v["start"], "decoder Strip: start", 0, 1 << 16)) : 0;
+    // Removing trailing text would rewrite what a stream already sent; no
+    // supported model family uses it.
+    if (v.contains("stop") && json_integer(v["stop"], "decoder Strip: stop", 0, 1 << 16) != 0)
+      throw make_error(ErrorKind::kUnsupported, "decoder Strip with stop > 0 is not supported");
   } else if (type == "Replace") {
     const auto& pattern = v.at("pattern");
     if (!pattern.contains("String"))
@@ -175,8 +180,6 @@ std::string Decoder::decode(std::vector<std::string> tokens, bool continuation) 
           if (!(i == 0 && continuation)) {
             for (int k = 0; k < step.strip_start && t.compare(0, unit, step.text) == 0; ++k) t.erase(0, unit);
           }
-          for (int k = 0; k < step.strip_stop && t.size() >= unit && t.compare(t.size() - unit, unit, step.text) == 0; ++k)
-            t.erase(t.size() - unit);
         }
         break;
     }

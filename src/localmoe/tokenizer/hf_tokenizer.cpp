@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "localmoe/base/error.h"
+#include "localmoe/tokenizer/json_util.h"
 #include "localmoe/tokenizer/unicode.h"
 
 namespace localmoe {
@@ -57,11 +58,10 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const nlohmann::json& j, Tok
     std::vector<AddedToken> added;
     for (const auto& a : section("added_tokens").is_array() ? section("added_tokens") : nlohmann::json::array()) {
       AddedToken token;
-      if (!a.is_object() || !a.contains("content") || !a.contains("id") || !a["content"].is_string() ||
-          !a["id"].is_number_integer())
+      if (!a.is_object() || !a.contains("content") || !a.contains("id") || !a["content"].is_string())
         throw make_error(ErrorKind::kInvalidArgument, "key 'added_tokens': entries need \"id\" and \"content\"");
       token.content = a["content"];
-      token.id = a["id"];
+      token.id = static_cast<int32_t>(json_integer(a["id"], "key 'added_tokens': id", 0, kMaxTokenId));
       token.special = a.value("special", false);
       token.lstrip = a.value("lstrip", false);
       token.rstrip = a.value("rstrip", false);
@@ -96,7 +96,8 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
     if (!in) throw make_error(ErrorKind::kIo, "cannot open file");
     const auto v = nlohmann::json::parse(in);
     if (!v.is_object()) throw make_error(ErrorKind::kInvalidArgument, "expected an object of token -> id");
-    for (auto it = v.begin(); it != v.end(); ++it) vocab.emplace(it.key(), it.value().get<int32_t>());
+    for (auto it = v.begin(); it != v.end(); ++it)
+      vocab.emplace(it.key(), static_cast<int32_t>(json_integer(it.value(), "token '" + it.key() + "'", 0, kMaxTokenId)));
   } catch (Error& e) {
     throw e.with_context("file '" + vocab_path + "'");
   } catch (const nlohmann::json::exception& e) {
@@ -180,7 +181,8 @@ void HfTokenizer::parse_post_processor(const nlohmann::json& v) {
         const std::string name = item["SpecialToken"].at("id");
         if (!specials.contains(name))
           throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: special token '", name, "' not in special_tokens");
-        piece.ids = specials[name].at("ids").get<std::vector<int32_t>>();
+        for (const auto& id : specials[name].at("ids"))
+          piece.ids.push_back(static_cast<int32_t>(json_integer(id, "TemplateProcessing: special token id", 0, kMaxTokenId)));
       } else {
         throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: template items must be Sequence or SpecialToken");
       }
@@ -189,8 +191,8 @@ void HfTokenizer::parse_post_processor(const nlohmann::json& v) {
     return;
   }
   if (type == "BertProcessing" || type == "RobertaProcessing") {
-    const int32_t cls = v.at("cls").at(1);
-    const int32_t sep = v.at("sep").at(1);
+    const auto cls = static_cast<int32_t>(json_integer(v.at("cls").at(1), type + ": cls id", 0, kMaxTokenId));
+    const auto sep = static_cast<int32_t>(json_integer(v.at("sep").at(1), type + ": sep id", 0, kMaxTokenId));
     post_template_ = {TemplatePiece{false, {cls}}, TemplatePiece{true, {}}, TemplatePiece{false, {sep}}};
     return;
   }

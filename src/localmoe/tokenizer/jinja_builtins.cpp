@@ -384,7 +384,10 @@ Value get_slice(const Value& object, const Value& start_v, const Value& stop_v, 
   const int64_t start = clamp(start_v, step > 0 ? 0 : n - 1);
   const int64_t stop = clamp(stop_v, step > 0 ? n : -1);
   ValueList out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(items[static_cast<std::size_t>(i)]);
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+    out.push_back(items[static_cast<std::size_t>(i)]);
+    if (__builtin_add_overflow(i, step, &i)) break;
+  }
   if (object.is_list()) return Value(std::move(out));
   std::string s;
   for (const auto& ch : out) s += ch.as_string();
@@ -441,6 +444,7 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
   if (name == "tojson") {
     const Value& indent = arg(args, kwargs, 0, "indent", kNone);
     const Value& sort_keys = arg(args, kwargs, 99, "sort_keys", Value(false));
+    if (indent.is_number() && (indent.as_int() < 0 || indent.as_int() > 64)) type_error("tojson: indent must be in [0, 64]");
     return Value(v.to_json(indent.is_number() ? static_cast<int>(indent.as_int()) : -1, sort_keys.truthy()));
   }
   if (name == "upper") return Value(to_upper(str_input()));
@@ -500,19 +504,17 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
   if (name == "float") {
     if (v.is_number()) return Value(v.as_double());
     if (v.is_string()) {
-      try {
-        std::size_t used = 0;
-        const std::string s = python_strip(v.as_string(), true, true, std::nullopt);
-        const double d = std::stod(s, &used);
-        if (used == s.size()) return Value(d);
-      } catch (const std::exception&) {
-      }
+      const std::string s = python_strip(v.as_string(), true, true, std::nullopt);
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && end == s.c_str() + s.size()) return Value(d);
     }
     return arg(args, kwargs, 0, "default", Value(0.0));
   }
   if (name == "abs") {
     if (v.type() == Value::Type::kFloat) return Value(std::fabs(v.as_double()));
-    return Value(static_cast<int64_t>(std::llabs(v.as_int())));
+    if (v.as_int() == INT64_MIN) type_error("integer overflow in abs");
+    return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
   }
   if (name == "replace") {
     const std::string& from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
@@ -557,6 +559,7 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
     const Value& width_v = arg(args, kwargs, 0, "width", Value(int64_t{4}));
     const bool first = arg(args, kwargs, 1, "first", Value(false)).truthy();
     const bool blank = arg(args, kwargs, 2, "blank", Value(false)).truthy();
+    if (!width_v.is_string() && (width_v.as_int() < 0 || width_v.as_int() > 1024)) type_error("indent: width must be in [0, 1024]");
     const std::string pad = width_v.is_string() ? width_v.as_string() : std::string(static_cast<std::size_t>(width_v.as_int()), ' ');
     const std::string s = str_input();
     std::string out;
@@ -607,9 +610,12 @@ void add_global_functions(ValueDict& globals) {
       if (args.size() == 3) step = args[2].as_int();
     }
     if (step == 0) type_error("range() arg 3 must not be zero");
-    if ((stop - start) / step > 100000) type_error("range too large");
+    if ((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step) > 1e6) type_error("range too large");
     ValueList out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
+    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+      out.emplace_back(i);
+      if (__builtin_add_overflow(i, step, &i)) break;
+    }
     return Value(std::move(out));
   })));
   globals.set("strftime_now", Value(method("strftime_now", [](const ValueList& args, const KwArgs&) {

@@ -17,6 +17,12 @@ enum class Flow { kNormal, kBreak, kContinue };
 // an error instead of exhausting the stack.
 thread_local int macro_depth = 0;
 
+// Work budget of one render (statements run, loop iterations) and output
+// cap: a hostile template fails instead of hanging or exhausting memory.
+constexpr int64_t kMaxSteps = 10'000'000;
+constexpr std::size_t kMaxOutputBytes = 64u << 20;
+thread_local int64_t render_steps = 0;
+
 struct MacroDepthGuard {
   MacroDepthGuard() { ++macro_depth; }
   ~MacroDepthGuard() { --macro_depth; }
@@ -50,6 +56,8 @@ class Renderer {
   }
 
   Flow exec(const Node& node, std::string& out) {
+    if (++render_steps > kMaxSteps) fail(node.line, "template exceeds its work budget");
+    if (out.size() > kMaxOutputBytes) fail(node.line, "template output exceeds its size limit");
     switch (node.kind) {
       case Node::Kind::kText: out += node.text; return Flow::kNormal;
       case Node::Kind::kOutput: out += eval(*node.expr).str(); return Flow::kNormal;
@@ -131,6 +139,7 @@ class Renderer {
       }})));
       frames_.back()->set("loop", Value(loop));
       bind(item);
+      if (++render_steps > kMaxSteps) fail(node.line, "template exceeds its work budget");
       const Flow flow = exec(node.body, out);
       if (flow == Flow::kBreak) break;
     }
@@ -222,9 +231,18 @@ class Renderer {
     const bool floats = a.type() == Value::Type::kFloat || b.type() == Value::Type::kFloat;
     const double x = a.as_double(), y = b.as_double();
     const int64_t i = a.as_int(), j = b.as_int();
-    if (op == "+") return floats ? Value(x + y) : Value(i + j);
-    if (op == "-") return floats ? Value(x - y) : Value(i - j);
-    if (op == "*") return floats ? Value(x * y) : Value(i * j);
+    // Python integers do not overflow; ours are 64-bit and report it.
+    if (!floats && (op == "+" || op == "-" || op == "*")) {
+      int64_t r = 0;
+      const bool overflow = op == "+" ? __builtin_add_overflow(i, j, &r)
+                            : op == "-" ? __builtin_sub_overflow(i, j, &r)
+                                        : __builtin_mul_overflow(i, j, &r);
+      if (overflow) fail(line, "integer overflow in '" + op + "'");
+      return Value(r);
+    }
+    if (op == "+") return Value(x + y);
+    if (op == "-") return Value(x - y);
+    if (op == "*") return Value(x * y);
     if (op == "/") {
       if (y == 0.0) fail(line, "division by zero");
       return Value(x / y);
@@ -235,15 +253,19 @@ class Renderer {
         const double q = std::floor(x / y);
         return op == "//" ? Value(q) : Value(x - q * y);
       }
+      if (i == INT64_MIN && j == -1) fail(line, "integer overflow in '" + op + "'");
       int64_t q = i / j;
       if ((i % j != 0) && ((i < 0) != (j < 0))) --q;
       return op == "//" ? Value(q) : Value(i - q * j);
     }
     if (op == "**") {
       if (!floats && j >= 0) {
-        int64_t r = 1;
-        for (int64_t k = 0; k < j && k < 64; ++k) r *= i;
-        return Value(r);
+        int64_t power = 1;
+        for (int64_t k = 0; k < j; ++k) {
+          if (__builtin_mul_overflow(power, i, &power)) fail(line, "integer overflow in '**'");
+          if (power == 0 || power == 1) break;
+        }
+        return Value(power);
       }
       return Value(std::pow(x, y));
     }
@@ -312,7 +334,9 @@ class Renderer {
         if (e.name == "not") return Value(!v.truthy());
         if (!v.is_number()) fail(e.line, "bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
         if (e.name == "+") return v;
-        return v.type() == Value::Type::kFloat ? Value(-v.as_double()) : Value(-v.as_int());
+        if (v.type() == Value::Type::kFloat) return Value(-v.as_double());
+        if (v.as_int() == INT64_MIN) fail(e.line, "integer overflow in unary '-'");
+        return Value(-v.as_int());
       }
       case Expr::Kind::kConditional:
         if (eval(*e.args[1]).truthy()) return eval(*e.args[0]);
@@ -354,6 +378,7 @@ std::string render(const NodeList& nodes, const ValueDict& context) {
   auto globals = std::make_shared<ValueDict>();
   add_global_functions(*globals);
   for (const auto& [name, value] : context.items) globals->set(name, value);
+  render_steps = 0;
   Renderer renderer(std::move(globals));
   std::string out;
   renderer.exec(nodes, out);

@@ -224,7 +224,7 @@ std::vector<Token> tokenize_expression(const std::string& s, int line) {
         if (s[k] != '_') digits.push_back(s[k]);
       if (is_float) {
         t.kind = Token::Kind::kFloat;
-        t.float_value = std::stod(digits);
+        t.float_value = std::strtod(digits.c_str(), nullptr);  // 1e999 is inf, as in Python
       } else {
         t.kind = Token::Kind::kInt;
         try {

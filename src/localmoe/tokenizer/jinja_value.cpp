@@ -74,7 +74,12 @@ int64_t Value::as_int() const {
   switch (type_) {
     case Type::kBool: return bool_ ? 1 : 0;
     case Type::kInt: return int_;
-    case Type::kFloat: return static_cast<int64_t>(float_);
+    case Type::kFloat:
+      // Saturate instead of the undefined out-of-range cast.
+      if (std::isnan(float_)) return 0;
+      if (float_ >= 9.2e18) return INT64_MAX;
+      if (float_ <= -9.2e18) return INT64_MIN;
+      return static_cast<int64_t>(float_);
     default: return 0;
   }
 }

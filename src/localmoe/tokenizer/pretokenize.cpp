@@ -273,6 +273,7 @@ void parse_step(const nlohmann::json& v, std::vector<PreTokenizer::Step>& steps)
   } else if (type == "Metaspace") {
     step.kind = Step::Kind::kMetaspace;
     step.replacement = v.value("replacement", std::string("\xE2\x96\x81"));
+    if (step.replacement.empty()) throw make_error(ErrorKind::kInvalidArgument, "pre_tokenizer Metaspace: empty replacement");
     if (v.contains("prepend_scheme") && v["prepend_scheme"].is_string()) {
       step.prepend_scheme = parse_prepend_scheme(v["prepend_scheme"]);
     } else {

@@ -104,23 +104,6 @@ std::string utf8_sanitize(std::string_view text) {
   return out;
 }
 
-std::size_t utf8_complete_prefix(std::string_view text) {
-  // Look back at most 3 bytes for a lead whose sequence is still open.
-  const std::size_t n = text.size();
-  for (std::size_t back = 1; back <= 3 && back <= n; ++back) {
-    const auto byte = static_cast<unsigned char>(text[n - back]);
-    if (in_range(byte, 0x80, 0xBF)) continue;  // continuation: keep looking for its lead
-    const int length = utf8_sequence_length(byte);
-    if (length <= static_cast<int>(back)) return n;  // complete (or invalid lead)
-    // The open sequence is a valid prefix only if its bytes so far are allowed.
-    std::size_t pos = n - back;
-    const std::size_t start = pos;
-    utf8_next(text, pos);
-    return pos == n ? start : n;
-  }
-  return n;
-}
-
 // ---------------------------------------------------------------- classes
 
 namespace {

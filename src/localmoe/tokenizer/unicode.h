@@ -41,10 +41,6 @@ bool utf8_is_valid(std::string_view text);
 // Replaces every maximal invalid subpart by U+FFFD (identity on valid text).
 std::string utf8_sanitize(std::string_view text);
 
-// Length of the longest prefix of `text` that does not end inside a UTF-8
-// sequence that could still be completed by more bytes.
-std::size_t utf8_complete_prefix(std::string_view text);
-
 CharClass char_class(char32_t cp);
 inline bool is_letter(char32_t cp) {
   return cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') : char_class(cp) == CharClass::kLetter;
