@@ -312,3 +312,38 @@ TEST(ConfigLoader, FieldListingCoversEverySection) {
 
 }  // namespace
 }  // namespace localmoe
+
+namespace localmoe {
+namespace {
+
+TEST(ConfigLoader, RarerStructuralMistakes) {
+  using testing::dump;
+  using testing::find_diagnostic;
+  using testing::load_errors;
+  std::vector<ConfigDiagnostic> errors = load_errors("engine: {}\nengine: {}\n");
+  EXPECT_NE(find_diagnostic(errors, "engine", "duplicate section"), nullptr) << dump(errors);
+
+  errors = load_errors("engine:\n  ? [a, b]\n  : 1\n");
+  EXPECT_NE(find_diagnostic(errors, "engine", "a key must be a plain word"), nullptr) << dump(errors);
+
+  errors = load_errors("extends: [a]\n");
+  EXPECT_NE(find_diagnostic(errors, "extends", "expected a profile name or FILE[:PROFILE]"), nullptr) << dump(errors);
+
+  errors = load_errors("", testing::hermetic_options(), std::string("p"));
+  EXPECT_NE(find_diagnostic(errors, "", "no profile 'p': the file is empty"), nullptr) << dump(errors);
+
+  errors = load_errors("p:\n  - 1\n", testing::hermetic_options(), std::string("p"));
+  EXPECT_NE(find_diagnostic(errors, "p", "expected a mapping of sections, got a list"), nullptr) << dump(errors);
+
+  // A chain of 20 profiles, each extending the next.
+  std::string chain;
+  for (int i = 0; i < 20; ++i) {
+    chain.append("p").append(std::to_string(i)).append(":\n  extends: p").append(std::to_string(i + 1)).append("\n");
+  }
+  chain += "p20:\n  engine: {block_size: 32}\n";
+  errors = load_errors(chain, testing::hermetic_options(), std::string("p0"));
+  EXPECT_NE(find_diagnostic(errors, "extends", "extends chain deeper than 16"), nullptr) << dump(errors);
+}
+
+}  // namespace
+}  // namespace localmoe

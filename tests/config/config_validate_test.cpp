@@ -234,3 +234,49 @@ TEST(ConfigValidate, ValueErrorsSuppressDependentChecks) {
 
 }  // namespace
 }  // namespace localmoe
+
+namespace localmoe {
+namespace {
+
+// A model made up for the checks the catalog cannot reach: 12 heads over 4 KV heads.
+ModelSpec odd_model() {
+  ModelSpec spec = *find_catalog_model("llama-2-7b");
+  spec.id = "test/odd";
+  spec.arch.num_heads = 12;
+  spec.arch.num_kv_heads = 4;
+  spec.arch.hidden_size = 768;
+  spec.arch.head_dim = 64;
+  return spec;
+}
+
+TEST(ConfigValidate, KvHeadsMustDivideOrBeDividedByTensorParallelSize) {
+  LoadOptions options = testing::hermetic_options();
+  options.resolve_model = [](const std::string&) { return std::optional<ModelSpec>(odd_model()); };
+  auto errors = testing::load_errors("engine:\n  model_name: test/odd\n  tensor_parallel_size: 6\n", options);
+  EXPECT_NE(testing::find_diagnostic(errors, "engine.tensor_parallel_size",
+                                     "6 neither divides nor is a multiple of the 4 KV heads of test/odd; use one of 1, 2, 4"),
+            nullptr)
+      << testing::dump(errors);
+}
+
+TEST(ConfigValidate, BrokenModelFilesAreReportedNotThrown) {
+  LoadOptions options = testing::hermetic_options();
+  options.resolve_model = [](const std::string&) -> std::optional<ModelSpec> {
+    throw make_error(ErrorKind::kInvalidArgument, "hidden_size: expected an integer");
+  };
+  auto errors = testing::load_errors("engine:\n  model_name: models/broken\n", options);
+  EXPECT_NE(testing::find_diagnostic(errors, "engine.model_name", "cannot read the model: hidden_size"), nullptr)
+      << testing::dump(errors);
+}
+
+TEST(ConfigValidate, DenseModelsIgnoreTheExpertCache) {
+  const LoadedConfig loaded = testing::load_text("engine: {model_name: llama-2-7b}\nmoe: {expert_cache_gb: 4}\n");
+  EXPECT_NE(testing::find_diagnostic(loaded.notices, "moe.expert_cache_gb", "dense model"), nullptr)
+      << testing::dump(loaded.notices);
+  auto errors = testing::load_errors("instances:\n  - {model_name: llama-2-7b, gpu_devices: [-1]}\n");
+  EXPECT_NE(testing::find_diagnostic(errors, "instances[0].gpu_devices", "device index -1 is negative"), nullptr)
+      << testing::dump(errors);
+}
+
+}  // namespace
+}  // namespace localmoe
