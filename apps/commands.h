@@ -10,6 +10,7 @@ namespace localmoe::apps {
 void add_version_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_advise_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include "localmoe/engine/generator.h"
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/model/model_loader.h"
+#include "localmoe/tokenizer/chat_template.h"
+#include "localmoe/tokenizer/tokenizer.h"
 
 namespace localmoe::apps {
 namespace {
@@ -24,6 +27,8 @@ namespace {
 struct GenerateOptions {
   std::string model;
   std::string prompt_ids;
+  std::string prompt;
+  std::string chat_file;
   int64_t max_tokens = 32;
   float temperature = 0.0f;
   int64_t top_k = 0;
@@ -61,6 +66,30 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
+// The prompt's token ids from exactly one of --prompt-ids, --prompt and
+// --chat; `tokenizer` is loaded only when text is involved.
+std::vector<int32_t> prompt_tokens(const GenerateOptions& o, const Tokenizer* tokenizer) {
+  if (!o.prompt_ids.empty()) return parse_ids(o.prompt_ids);
+  if (!o.prompt.empty()) return tokenizer->encode(o.prompt, /*add_special_tokens=*/true);
+  std::ifstream in(o.chat_file);
+  if (!in) throw make_error(ErrorKind::kNotFound, "cannot open '", o.chat_file, "'");
+  nlohmann::ordered_json messages;
+  try {
+    messages = nlohmann::ordered_json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw make_error(ErrorKind::kInvalidArgument, "'", o.chat_file, "' is not JSON: ", e.what());
+  }
+  if (messages.is_object() && messages.contains("messages")) messages = messages["messages"];
+  if (!messages.is_array()) {
+    throw make_error(ErrorKind::kInvalidArgument, "'", o.chat_file,
+                     "' must hold an array of {\"role\", \"content\"} messages");
+  }
+  const std::string rendered =
+      ChatTemplate::for_tokenizer(*tokenizer).render(messages, /*add_generation_prompt=*/true);
+  // The template already wrote BOS and the other special tokens.
+  return tokenizer->encode(rendered, /*add_special_tokens=*/false);
+}
+
 void run_generate(const GenerateOptions& o) {
   init_logging(o.log_level);
   kernels::select_variant(o.kernels);
@@ -68,7 +97,14 @@ void run_generate(const GenerateOptions& o) {
   spdlog::info("cpu: {}; kernels: {}; threads: {}", cpu_features().to_string(),
                kernels::current_variant(), pool.num_threads());
 
-  const std::vector<int32_t> prompt = parse_ids(o.prompt_ids);
+  const int sources = !o.prompt_ids.empty() + !o.prompt.empty() + !o.chat_file.empty();
+  if (sources != 1) {
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "give exactly one of --prompt-ids, --prompt and --chat");
+  }
+  const std::unique_ptr<Tokenizer> tokenizer =
+      o.prompt_ids.empty() ? load_tokenizer(o.model) : nullptr;
+  const std::vector<int32_t> prompt = prompt_tokens(o, tokenizer.get());
   SamplingParams params;
   params.temperature = o.temperature;
   params.top_k = o.top_k;
@@ -87,8 +123,12 @@ void run_generate(const GenerateOptions& o) {
   Generator generator(*model, allocator);
   const GenerationResult result = generator.generate(prompt, params);
 
+  DecodeOptions decode_options;
+  decode_options.skip_special_tokens = true;
+  const std::string text =
+      tokenizer ? tokenizer->decode(result.token_ids, decode_options) : std::string();
   if (o.json) {
-    const nlohmann::json out = {
+    nlohmann::json out = {
         {"model", o.model},
         {"prompt_tokens", result.prompt_tokens},
         {"token_ids", result.token_ids},
@@ -98,12 +138,17 @@ void run_generate(const GenerateOptions& o) {
           {"prefill_tokens_per_s", result.prefill_tokens_per_second()},
           {"decode_tokens_per_s", result.decode_tokens_per_second()}}},
     };
+    if (tokenizer) out["text"] = text;
     std::printf("%s\n", out.dump().c_str());
     return;
   }
-  std::string ids;
-  for (int32_t id : result.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
-  std::printf("%s\n", ids.c_str());
+  if (tokenizer) {
+    std::printf("%s\n", text.c_str());
+  } else {
+    std::string ids;
+    for (int32_t id : result.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    std::printf("%s\n", ids.c_str());
+  }
   std::fprintf(stderr,
                "%zu tokens (%s); load %.2f s, prefill %.1f tokens/s, decode %.2f tokens/s\n",
                result.token_ids.size(), result.finish_reason.c_str(), load_seconds,
@@ -117,8 +162,10 @@ void add_generate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate tokens from a prompt with one model");
   cmd->add_option("--model", options->model, "Model directory (config.json + safetensors)")
       ->required();
-  cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt as comma-separated token ids")
-      ->required();
+  cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt as comma-separated token ids");
+  cmd->add_option("--prompt", options->prompt, "Prompt text, encoded with the model's tokenizer");
+  cmd->add_option("--chat", options->chat_file,
+                  "JSON file of chat messages, rendered with the model's chat template");
   cmd->add_option("-n,--max-tokens", options->max_tokens, "New tokens at most")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", options->temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
@@ -132,7 +179,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--kernels", options->kernels,
                   "Kernel variant: best, generic, or a SIMD target such as AVX2");
   cmd->add_option("--log-level", options->log_level, "trace, debug, info, warn, error, off");
-  cmd->add_flag("--json", options->json, "Print one JSON object with token_ids and timings");
+  cmd->add_flag("--json", options->json,
+                "Print one JSON object with token_ids, text (with a tokenizer) and timings");
   cmd->callback([options] { run_generate(*options); });
 }
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   localmoe::apps::add_version_command(app);
   localmoe::apps::add_inspect_command(app);
   localmoe::apps::add_generate_command(app);
+  localmoe::apps::add_perplexity_command(app);
   localmoe::apps::add_validate_command(app);
   localmoe::apps::add_advise_command(app);
   localmoe::apps::add_tokenize_command(app);
