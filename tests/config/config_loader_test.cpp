@@ -150,7 +150,7 @@ TEST(ConfigLoader, ErrorTextListsOneProblemPerLine) {
     EXPECT_NE(text.find("2 problems in the configuration:\n  test.yaml:2:15: engine.block_size: must be one of"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("\n  test.yaml:3:17: engine.max_num_seqs: must be >= 1, got 0"), std::string::npos) << text;
+    EXPECT_NE(text.find("\n  test.yaml:3:17: engine.max_num_seqs: must be in [1, 1048576], got 0"), std::string::npos) << text;
   }
 }
 

@@ -85,14 +85,14 @@ moe:
   prefetch_experts: -1
 )");
   for (const auto& [key, fragment] : std::vector<std::pair<std::string, std::string>>{
-           {"gpu.memory_limit_gb", "must be >= 0"},
+           {"gpu.memory_limit_gb", "must be in [0, 1048576] GiB"},
            {"gpu.temperature_threshold", "(0, 125]"},
            {"model.top_k_experts", "only 2 experts"},
            {"engine.tensor_parallel_size", "[1, 1024], got 0"},
            {"engine.gpu_memory_utilization", "(0, 1], got 1.5"},
-           {"engine.max_model_len", ">= 1, got 0"},
+           {"engine.max_model_len", "[1, 16777216], got 0"},
            {"engine.block_size", "one of 8, 16, 32, 64, 128, got 24"},
-           {"engine.swap_space", ">= 0 GiB"},
+           {"engine.swap_space", "[0, 1048576] GiB, got -2.0"},
            {"engine.max_num_batched_tokens", "32 is below max_num_seqs 64"},
            {"engine.max_chunked_prefill_tokens", "64 exceeds max_num_batched_tokens 32"},
            {"server.host", "must not be empty"},
@@ -101,12 +101,22 @@ moe:
            {"server.max_request_body_bytes", ">= 1024"},
            {"server.max_queued_requests", ">= 1"},
            {"server.num_http_threads", "[1, 1024]"},
-           {"moe.expert_cache_gb", ">= 0"},
+           {"moe.expert_cache_gb", "[0, 1048576] GiB"},
            {"moe.prefetch_experts", ">= 0"},
        }) {
     EXPECT_NE(find_diagnostic(errors, key, fragment), nullptr) << key << ": " << fragment << "\n" << dump(errors);
   }
   EXPECT_EQ(errors.size(), 18u) << dump(errors);
+
+  // Upper bounds keep the memory arithmetic exact.
+  errors = errors_for(R"(gpu: {memory_limit_gb: 1e300}
+engine: {model_name: llama-2-7b, max_num_batched_tokens: 1000000000000, max_num_seqs: 99999999, max_model_len: 99999999}
+moe: {expert_cache_gb: 1e20}
+)");
+  for (const char* key : {"gpu.memory_limit_gb", "engine.max_num_batched_tokens", "engine.max_num_seqs",
+                          "engine.max_model_len", "moe.expert_cache_gb"}) {
+    EXPECT_NE(find_diagnostic(errors, key, "must be in ["), nullptr) << key << "\n" << dump(errors);
+  }
 }
 
 TEST(ConfigValidate, QuantizationMatchesTheCheckpoint) {

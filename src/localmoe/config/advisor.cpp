@@ -296,7 +296,9 @@ Advice advise(const AdviceRequest& request) {
   advice.hardware = request.hardware;
   advice.gpus = request.hardware.is_cpu ? 1 : request.gpus;
   if (request.models.empty()) throw make_error(ErrorKind::kInvalidArgument, "advise needs a model");
-  if (request.gpus < 1) throw make_error(ErrorKind::kInvalidArgument, "--gpus must be >= 1, got ", request.gpus);
+  if (request.gpus < 1 || request.gpus > 1024) {
+    throw make_error(ErrorKind::kInvalidArgument, "--gpus must be in [1, 1024], got ", request.gpus);
+  }
   if (!(request.gpu_memory_utilization > 0 && request.gpu_memory_utilization <= 1)) {
     throw make_error(ErrorKind::kInvalidArgument, "gpu_memory_utilization must be in (0, 1]");
   }

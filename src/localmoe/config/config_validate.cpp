@@ -11,6 +11,11 @@ namespace localmoe {
 namespace {
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+// Upper limits that keep the memory arithmetic far from int64 overflow while
+// exceeding any real deployment (a PiB of memory, 16M tokens of context).
+constexpr double kMaxGiB = 1024.0 * 1024.0;
+constexpr int64_t kMaxTokens = int64_t{1} << 24;
+constexpr int64_t kMaxSeqs = int64_t{1} << 20;
 
 std::string gib(int64_t bytes) {
   std::ostringstream out;
@@ -97,8 +102,8 @@ class Validator {
   // ---- sections -------------------------------------------------------------
 
   void check_gpu() {
-    if (c_.gpu.memory_limit_gb < 0) {
-      error("gpu.memory_limit_gb", "must be >= 0 (0 = the device's own size), got " +
+    if (c_.gpu.memory_limit_gb < 0 || c_.gpu.memory_limit_gb > kMaxGiB) {
+      error("gpu.memory_limit_gb", "must be in [0, 1048576] GiB (0 = the device's own size), got " +
                                        to_yaml_text(c_.gpu.memory_limit_gb));
     }
     if (c_.gpu.temperature_threshold <= 0 || c_.gpu.temperature_threshold > 125) {
@@ -160,8 +165,8 @@ class Validator {
   }
 
   void check_moe_ranges() {
-    if (c_.moe.expert_cache_gb < 0) {
-      error("moe.expert_cache_gb", "must be >= 0 (0 = all experts resident), got " +
+    if (c_.moe.expert_cache_gb < 0 || c_.moe.expert_cache_gb > kMaxGiB) {
+      error("moe.expert_cache_gb", "must be in [0, 1048576] GiB (0 = all experts resident), got " +
                                        to_yaml_text(c_.moe.expert_cache_gb));
     }
     if (c_.moe.prefetch_experts < 0) {
@@ -233,17 +238,22 @@ class Validator {
       error(key("gpu_memory_utilization"),
             "must be in (0, 1], got " + to_yaml_text(e.gpu_memory_utilization) + "; 0.9 is the usual value");
     }
-    if (e.max_model_len && *e.max_model_len < 1) {
-      error(key("max_model_len"), "must be >= 1, got " + std::to_string(*e.max_model_len));
+    if (e.max_model_len && (*e.max_model_len < 1 || *e.max_model_len > kMaxTokens)) {
+      error(key("max_model_len"), "must be in [1, 16777216], got " + std::to_string(*e.max_model_len));
     }
     const auto& sizes = allowed_block_sizes();
     if (std::find(sizes.begin(), sizes.end(), e.block_size) == sizes.end()) {
       error(key("block_size"), "must be one of 8, 16, 32, 64, 128, got " + std::to_string(e.block_size));
     }
-    if (e.swap_space < 0) error(key("swap_space"), "must be >= 0 GiB, got " + to_yaml_text(e.swap_space));
-    if (e.max_num_seqs < 1) error(key("max_num_seqs"), "must be >= 1, got " + std::to_string(e.max_num_seqs));
-    if (e.max_num_batched_tokens < 1) {
-      error(key("max_num_batched_tokens"), "must be >= 1, got " + std::to_string(e.max_num_batched_tokens));
+    if (e.swap_space < 0 || e.swap_space > kMaxGiB) {
+      error(key("swap_space"), "must be in [0, 1048576] GiB, got " + to_yaml_text(e.swap_space));
+    }
+    if (e.max_num_seqs < 1 || e.max_num_seqs > kMaxSeqs) {
+      error(key("max_num_seqs"), "must be in [1, 1048576], got " + std::to_string(e.max_num_seqs));
+    }
+    if (e.max_num_batched_tokens < 1 || e.max_num_batched_tokens > kMaxTokens) {
+      error(key("max_num_batched_tokens"),
+            "must be in [1, 16777216], got " + std::to_string(e.max_num_batched_tokens));
     } else if (e.max_num_seqs >= 1 && e.max_num_batched_tokens < e.max_num_seqs && !failed(key("max_num_seqs"))) {
       error(key("max_num_batched_tokens"),
             std::to_string(e.max_num_batched_tokens) + " is below max_num_seqs " + std::to_string(e.max_num_seqs) +
@@ -330,7 +340,7 @@ class Validator {
         static_cast<double>(m.max_position_embeddings) *
         (m.rope_scaling == RopeScalingKind::kLinear ? m.rope_scaling_factor : 1.0));
     const int64_t max_len = e.max_model_len.value_or(model_limit);
-    bool len_ok = !failed(key("max_model_len")) && max_len >= 1;
+    bool len_ok = !failed(key("max_model_len")) && max_len >= 1 && max_len <= kMaxTokens;
     if (len_ok && max_len > model_limit) {
       error(key("max_model_len"), std::to_string(max_len) + " exceeds the " + std::to_string(model_limit) +
                                       "-token context of " + spec->id + "; set at most " +
@@ -424,8 +434,10 @@ class Validator {
     const auto& sizes = allowed_block_sizes();
     if (std::find(sizes.begin(), sizes.end(), e.block_size) == sizes.end()) return;
     if (!(e.gpu_memory_utilization > 0 && e.gpu_memory_utilization <= 1)) return;
-    if (e.max_num_batched_tokens < 1 || e.max_num_seqs < 1 || failed("gpu.memory_limit_gb")) return;
-    if (c_.gpu.memory_limit_gb < 0 || c_.moe.expert_cache_gb < 0) return;
+    if (e.max_num_batched_tokens < 1 || e.max_num_batched_tokens > kMaxTokens) return;
+    if (e.max_num_seqs < 1 || e.max_num_seqs > kMaxSeqs || failed("gpu.memory_limit_gb")) return;
+    if (c_.gpu.memory_limit_gb < 0 || c_.gpu.memory_limit_gb > kMaxGiB) return;
+    if (c_.moe.expert_cache_gb < 0 || c_.moe.expert_cache_gb > kMaxGiB) return;
 
     MemoryRequest r;
     r.model = spec.arch;
