@@ -127,6 +127,7 @@ struct InstanceConfig {
   std::string name;
   // Device indices this instance owns; empty = devices 0..tensor_parallel_size-1.
   std::vector<int64_t> gpu_devices;
+  // How this model is served: `engine:` with the instance's own engine keys applied.
   EngineConfig engine;
 };
 
