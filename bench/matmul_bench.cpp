@@ -60,13 +60,14 @@ void BM_ReadBandwidth(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)
     ->ArgsProduct({{static_cast<int64_t>(DType::kBF16), static_cast<int64_t>(DType::kF16),
                     static_cast<int64_t>(DType::kF32)},
                    {1, 4},
                    {1, 2}})
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
     ->MinTime(1.0);
 
 }  // namespace
