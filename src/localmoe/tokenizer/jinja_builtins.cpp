@@ -122,14 +122,15 @@ std::shared_ptr<Callable> method(std::string name, std::function<Value(const Val
   return std::make_shared<Callable>(Callable{std::move(name), std::move(fn)});
 }
 
-const Value& arg(const ValueList& args, const KwArgs& kwargs, std::size_t index, const char* name, const Value& fallback) {
+// By value: callers pass temporaries as the fallback.
+Value arg(const ValueList& args, const KwArgs& kwargs, std::size_t index, const char* name, const Value& fallback) {
   if (index < args.size()) return args[index];
   for (const auto& [k, v] : kwargs)
     if (k == name) return v;
   return fallback;
 }
 
-const std::string& string_arg(const Value& v, const char* what) {
+std::string string_arg(const Value& v, const char* what) {
   if (!v.is_string()) type_error(std::string(what) + ": expected a string, got " + v.type_name());
   return v.as_string();
 }
@@ -173,8 +174,8 @@ Value string_method(const std::string& s, const std::string& name) {
   }
   if (name == "replace") {
     return Value(method(name, [s](const ValueList& args, const KwArgs& kwargs) {
-      const std::string& from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
-      const std::string& to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
+      const std::string from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
+      const std::string to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
       return Value(replace_all(s, from, to, arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
     }));
   }
@@ -284,7 +285,7 @@ Value select_items(const Value& input, const ValueList& args, bool by_attribute,
     if (args.size() <= first_test_arg) {
       passed = subject.truthy();
     } else {
-      const std::string& test = string_arg(args[first_test_arg], "select test name");
+      const std::string test = string_arg(args[first_test_arg], "select test name");
       passed = apply_test(test, subject, ValueList(args.begin() + static_cast<long>(first_test_arg) + 1, args.end()));
     }
     if (passed == keep) out.push_back(item);
@@ -517,8 +518,8 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
     return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
   }
   if (name == "replace") {
-    const std::string& from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
-    const std::string& to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
+    const std::string from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
+    const std::string to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
     return Value(replace_all(str_input(), from, to, arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
   }
   if (name == "select") return select_items(v, args, false, true);
@@ -533,7 +534,7 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
         Value got = attribute_path(item, attribute.as_string());
         out.push_back(got.is_undefined() ? arg(args, kwargs, 99, "default", Value()) : got);
       } else {
-        const std::string& filter = string_arg(args.empty() ? Value() : args[0], "map filter name");
+        const std::string filter = string_arg(args.empty() ? Value() : args[0], "map filter name");
         out.push_back(apply_filter(filter, item, ValueList(args.begin() + 1, args.end()), {}));
       }
     }
