@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "localmoe/base/error.h"
+#include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/detokenizer.h"
 
 namespace localmoe {
@@ -149,6 +150,26 @@ TEST(IncrementalDetokenizer, HoldsPartialCharactersAndMatchesDecode) {
   for (int32_t id : ids) streamed += s.add(id);
   streamed += s.finish();
   EXPECT_EQ(streamed, bl->decode(ids));
+}
+
+TEST(LoadTokenizer, Gpt2VocabAndMergesWithDialoGptDefaults) {
+  const auto dir = std::filesystem::temp_directory_path() / "localmoe_tokenizer_test_gpt2";
+  std::filesystem::create_directories(dir);
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[byte_level_alphabet()[b]] = b;
+  vocab["he"] = 256;
+  vocab["<|endoftext|>"] = 257;
+  std::ofstream(dir / "vocab.json") << vocab.dump();
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\nh e\n";
+  const auto t = load_tokenizer(dir.string());
+  EXPECT_EQ(t->encode("hehe<|endoftext|>"), (Ids{256, 256, 257}));
+  EXPECT_EQ(t->eos_id(), 257);
+  // No chat template: each turn's content followed by EOS.
+  const auto messages = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])");
+  EXPECT_EQ(ChatTemplate::for_tokenizer(*t).render(messages, true), "Hi<|endoftext|>Yo<|endoftext|>");
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\nh e x\n";
+  EXPECT_THROW(load_tokenizer(dir.string()), Error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LoadTokenizer, ErrorsNameTheFileAndKey) {

@@ -128,7 +128,13 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
   }
   t->pre_tokenizer_ = PreTokenizer::byte_level_gpt2();
   t->decoder_ = Decoder::byte_level();
-  // The slow GPT2Tokenizer treats the configured special tokens as added ones.
+  // GPT2Tokenizer's defaults when nothing configures them (DialoGPT's
+  // checkpoints rely on them); the special tokens become added ones.
+  const std::string kEndOfText = "<|endoftext|>";
+  if (t->model_.token_to_id(kEndOfText)) {
+    for (auto* token : {&config.bos_token, &config.eos_token, &config.unk_token})
+      if (!*token) *token = kEndOfText;
+  }
   std::vector<AddedToken> added;
   std::set<std::string> seen;
   for (const auto& name : {config.bos_token, config.eos_token, config.unk_token, config.pad_token}) {

@@ -22,6 +22,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir) {
   const fs::path dir(model_dir);
   if (!fs::is_directory(dir)) throw make_error(ErrorKind::kNotFound, "model directory '", model_dir, "' does not exist");
   TokenizerConfig config = TokenizerConfig::load((dir / "tokenizer_config.json").string());
+  // Older checkpoints name their special tokens in special_tokens_map.json.
+  const TokenizerConfig special_map = TokenizerConfig::load((dir / "special_tokens_map.json").string());
+  for (auto [ours, theirs] : {std::pair{&config.bos_token, &special_map.bos_token}, std::pair{&config.eos_token, &special_map.eos_token},
+                              std::pair{&config.unk_token, &special_map.unk_token}, std::pair{&config.pad_token, &special_map.pad_token}})
+    if (!*ours) *ours = *theirs;
   // Newer checkpoints keep the template in its own file.
   const fs::path template_file = dir / "chat_template.jinja";
   if (fs::exists(template_file)) {

