@@ -34,7 +34,7 @@ bench: build
 
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DLOCALMOE_FUZZ=ON -DLOCALMOE_BENCH=OFF -DBUILD_TESTING=OFF
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
