@@ -25,8 +25,8 @@ std::string header(const Advice& a) {
   std::ostringstream out;
   out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name << " ("
       << gib(a.hardware.memory_bytes) << ", " << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5)
-      << " GB/s each; " << a.hardware.source
-      << ")";
+      << " GB/s each; " << a.hardware.source << ")";
+  if (a.hardware.is_cpu) out << "\n" << a.hardware.cores << " hardware threads, ISA: " << a.hardware.isa;
   return out.str();
 }
 
@@ -73,7 +73,9 @@ std::string advice_to_table(const Advice& a) {
 
 std::string advice_to_yaml(const Advice& a) {
   std::ostringstream out;
-  out << "# localmoe advise: " << header(a) << "\n";
+  std::string title = header(a);
+  for (size_t at = title.find('\n'); at != std::string::npos; at = title.find('\n', at + 1)) title.insert(at + 1, "# ");
+  out << "# localmoe advise: " << title << "\n";
   if (!a.feasible) {
     out << "# refused: " << a.refusal << "\n";
     return out.str();
@@ -98,6 +100,10 @@ std::string advice_to_json(const Advice& a) {
                    {"memory_bytes", a.hardware.memory_bytes},
                    {"bandwidth_gb_s", a.hardware.bandwidth_gb_s},
                    {"source", a.hardware.source}};
+  if (a.hardware.is_cpu) {
+    j["hardware"]["cores"] = a.hardware.cores;
+    j["hardware"]["isa"] = a.hardware.isa;
+  }
   j["feasible"] = a.feasible;
   if (!a.feasible) {
     j["refusal"] = a.refusal;
