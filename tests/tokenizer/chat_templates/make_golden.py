@@ -21,6 +21,7 @@ TOKENS = {
     "llama2_chat": ("<s>", "</s>"),
     "codellama_instruct": ("<s>", "</s>"),
     "mistral_instruct": ("<s>", "</s>"),
+    "mistral_v03_tools": ("<s>", "</s>"),
     "llama3_instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "zephyr": ("<s>", "</s>"),
     "chatml_qwen2": (None, "<|im_end|>"),
@@ -68,6 +69,16 @@ CONVERSATIONS = {
         {"role": "assistant", "content": "", "tool_calls": [
             {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "days": 2}}}]},
         {"role": "tool", "content": "{\"temp\": 21.5, \"sky\": \"clear\"}"},
+        {"role": "user", "content": "Thanks"},
+    ], {"tools": TOOLS}),
+    "tools_with_ids": ([
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "abc123def", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+            {"id": "xyz987uvw", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome", "days": 1}}}]},
+        {"role": "tool", "tool_call_id": "abc123def", "content": "sunny, 21.5"},
+        {"role": "tool", "tool_call_id": "xyz987uvw", "content": {"content": "rain"}},
+        {"role": "assistant", "content": " Paris is sunny; Rome has rain. "},
         {"role": "user", "content": "Thanks"},
     ], {"tools": TOOLS}),
 }
