@@ -26,34 +26,36 @@ std::vector<std::string> code_points(const std::string& s) {
 
 bool python_space(char32_t c) { return is_whitespace(c) || (c >= 0x1C && c <= 0x1F); }
 
-std::string ascii_map(std::string s, int (*fn)(int)) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x80) c = static_cast<char>(fn(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string to_upper(const std::string& s) { return ascii_map(s, [](int c) { return (c >= 'a' && c <= 'z') ? c - 32 : c; }); }
-std::string to_lower(const std::string& s) { return ascii_map(s, [](int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }); }
-
-std::string capitalize(const std::string& s) {
-  std::string out = to_lower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 32);
-  return out;
-}
-
-// Python's str.title(): upper-case the first letter of each run of letters.
-std::string title(const std::string& s) {
+// Jinja's title filter (not str.title): each run between separators
+// [-\s({[<] gets its first character upper-cased and the rest lower-cased.
+std::string jinja_title(const std::string& s) {
+  auto is_separator = [](char32_t c) { return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_whitespace(c); };
   std::string out;
-  bool prev_letter = false;
   std::size_t pos = 0;
   while (pos < s.size()) {
-    const std::size_t start = pos;
+    std::size_t start = pos;
     const char32_t c = utf8_next(s, pos);
-    std::string ch = s.substr(start, pos - start);
-    ch = prev_letter ? to_lower(ch) : to_upper(ch);
-    out += ch;
-    prev_letter = is_letter(c);
+    if (is_separator(c)) {
+      out.append(s, start, pos - start);
+      continue;
+    }
+    std::size_t end = pos;
+    while (end < s.size()) {
+      std::size_t next = end;
+      if (is_separator(utf8_next(s, next))) break;
+      end = next;
+    }
+    out += python_upper(s.substr(start, pos - start));
+    out += python_lower(s.substr(pos, end - pos));
+    pos = end;
   }
   return out;
+}
+
+// Python's str.islower() / isupper(): some cased character, none of the other case.
+bool python_is_case(const std::string& s, bool lower) {
+  const std::string other = lower ? python_upper(s) : python_lower(s);
+  return other != s && (lower ? python_lower(s) : python_upper(s)) == s;
 }
 
 std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
@@ -159,11 +161,11 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "strip") return Value(method(name, strip(true, true)));
   if (name == "lstrip") return Value(method(name, strip(true, false)));
   if (name == "rstrip") return Value(method(name, strip(false, true)));
-  if (name == "upper") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(to_upper(s)); }));
-  if (name == "lower") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(to_lower(s)); }));
-  if (name == "title") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(title(s)); }));
+  if (name == "upper") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_upper(s)); }));
+  if (name == "lower") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_lower(s)); }));
+  if (name == "title") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_title(s)); }));
   if (name == "capitalize")
-    return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(capitalize(s)); }));
+    return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_capitalize(s)); }));
   if (name == "split") {
     return Value(method(name, [s](const ValueList& args, const KwArgs& kwargs) {
       const Value& maxsplit = arg(args, kwargs, 1, "maxsplit", Value(int64_t{-1}));
@@ -429,8 +431,8 @@ bool apply_test(const std::string& name, const Value& v, const ValueList& args) 
     return other().is_string() && v.is_string() && other().as_string().find(v.as_string()) != std::string::npos;
   }
   if (name == "sameas") return v.type() == other().type() && (v.is_none() || v.is_undefined() || v == other());
-  if (name == "lower") return v.is_string() && to_lower(v.as_string()) == v.as_string();
-  if (name == "upper") return v.is_string() && to_upper(v.as_string()) == v.as_string();
+  if (name == "lower") return v.is_string() && python_is_case(v.as_string(), /*lower=*/true);
+  if (name == "upper") return v.is_string() && python_is_case(v.as_string(), /*lower=*/false);
   type_error("unknown test '" + name + "'");
 }
 
@@ -448,10 +450,10 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
     if (indent.is_number() && (indent.as_int() < 0 || indent.as_int() > 64)) type_error("tojson: indent must be in [0, 64]");
     return Value(v.to_json(indent.is_number() ? static_cast<int>(indent.as_int()) : -1, sort_keys.truthy()));
   }
-  if (name == "upper") return Value(to_upper(str_input()));
-  if (name == "lower") return Value(to_lower(str_input()));
-  if (name == "title") return Value(title(str_input()));
-  if (name == "capitalize") return Value(capitalize(str_input()));
+  if (name == "upper") return Value(python_upper(str_input()));
+  if (name == "lower") return Value(python_lower(str_input()));
+  if (name == "title") return Value(jinja_title(str_input()));
+  if (name == "capitalize") return Value(python_capitalize(str_input()));
   if (name == "string") return Value(str_input());
   if (name == "safe") return v;
   if (name == "escape" || name == "e") return Value(html_escape(str_input()));

@@ -151,6 +151,103 @@ bool is_whitespace(char32_t cp) {
 
 const char* unicode_version() { return ut::kUnicodeVersion; }
 
+// ---------------------------------------------------------------- case
+
+namespace {
+
+const ut::CaseMapping* find_case(char32_t cp) {
+  const auto* begin = ut::kCaseMappings;
+  const auto* end = begin + ut::kNumCaseMappings;
+  const auto* it = std::lower_bound(begin, end, cp, [](const ut::CaseMapping& m, char32_t v) { return m.code_point < v; });
+  return it != end && it->code_point == cp ? it : nullptr;
+}
+
+bool is_cased(char32_t cp) {
+  const auto* m = find_case(cp);
+  return m != nullptr && m->cased != 0;
+}
+
+enum class CaseMap { kUpper, kLower, kTitle };
+
+void append_mapped(std::string& out, char32_t cp, CaseMap which) {
+  const auto* m = find_case(cp);
+  if (m == nullptr) {
+    utf8_append(out, cp);
+    return;
+  }
+  const uint32_t* mapped = which == CaseMap::kUpper ? m->upper : which == CaseMap::kLower ? m->lower : m->title;
+  for (int i = 0; i < 3 && mapped[i] != 0; ++i) utf8_append(out, mapped[i]);
+}
+
+std::vector<char32_t> code_points_of(std::string_view text) {
+  std::vector<char32_t> cps;
+  std::size_t pos = 0;
+  while (pos < text.size()) cps.push_back(utf8_next(text, pos));
+  return cps;
+}
+
+// Lower-cases cps[i], applying Python's final-sigma rule: a capital sigma
+// preceded by a cased letter and not followed by one becomes 'ς'.
+void append_lower(std::string& out, const std::vector<char32_t>& cps, std::size_t i) {
+  constexpr char32_t kCapitalSigma = 0x3A3;
+  if (cps[i] == kCapitalSigma) {
+    const bool after_cased = i > 0 && is_cased(cps[i - 1]);
+    const bool before_cased = i + 1 < cps.size() && is_cased(cps[i + 1]);
+    if (after_cased && !before_cased) {
+      utf8_append(out, 0x3C2);
+      return;
+    }
+  }
+  append_mapped(out, cps[i], CaseMap::kLower);
+}
+
+}  // namespace
+
+std::string python_upper(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char32_t cp : code_points_of(text)) append_mapped(out, cp, CaseMap::kUpper);
+  return out;
+}
+
+std::string python_lower(std::string_view text) {
+  const auto cps = code_points_of(text);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < cps.size(); ++i) append_lower(out, cps, i);
+  return out;
+}
+
+std::string python_title(std::string_view text) {
+  const auto cps = code_points_of(text);
+  std::string out;
+  out.reserve(text.size());
+  bool previous_cased = false;
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    if (previous_cased) {
+      append_lower(out, cps, i);
+    } else {
+      append_mapped(out, cps[i], CaseMap::kTitle);
+    }
+    previous_cased = is_cased(cps[i]);
+  }
+  return out;
+}
+
+std::string python_capitalize(std::string_view text) {
+  const auto cps = code_points_of(text);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    if (i == 0) {
+      append_mapped(out, cps[i], CaseMap::kTitle);
+    } else {
+      append_lower(out, cps, i);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- NFC / NFD
 
 namespace {

@@ -51,6 +51,13 @@ inline bool is_number(char32_t cp) {
 // The Unicode White_Space property (what \s means in Oniguruma and Rust).
 bool is_whitespace(char32_t cp);
 
+// Python's str.upper(), lower(), title() and capitalize() on valid UTF-8:
+// full case mappings (ß -> SS) and the final-sigma rule of lower().
+std::string python_upper(std::string_view text);
+std::string python_lower(std::string_view text);
+std::string python_title(std::string_view text);
+std::string python_capitalize(std::string_view text);
+
 // Canonical composition / decomposition of valid UTF-8 text.
 std::string nfc(std::string_view text);
 std::string nfd(std::string_view text);

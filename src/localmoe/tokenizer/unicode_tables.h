@@ -36,6 +36,16 @@ struct Composition {
   uint32_t composite;
 };
 
+// Python's case mappings of one code point (each up to 3 code points,
+// 0-padded) and whether it is cased; only non-trivial entries are listed.
+struct CaseMapping {
+  uint32_t code_point;
+  uint32_t upper[3];
+  uint32_t lower[3];
+  uint32_t title[3];
+  uint8_t cased;
+};
+
 extern const char* const kUnicodeVersion;
 extern const ClassRange kClassRanges[];
 extern const std::size_t kNumClassRanges;
@@ -45,5 +55,7 @@ extern const Decomposition kDecompositions[];  // sorted by code_point
 extern const std::size_t kNumDecompositions;
 extern const Composition kCompositions[];  // sorted by (first, second)
 extern const std::size_t kNumCompositions;
+extern const CaseMapping kCaseMappings[];  // sorted by code_point
+extern const std::size_t kNumCaseMappings;
 
 }  // namespace localmoe::unicode_tables

@@ -22,6 +22,7 @@ TOKENS = {
     "codellama_instruct": ("<s>", "</s>"),
     "mistral_instruct": ("<s>", "</s>"),
     "mistral_v03_tools": ("<s>", "</s>"),
+    "case_filters": ("<s>", "</s>"),
     "llama3_instruct": ("<|begin_of_text|>", "<|eot_id|>"),
     "zephyr": ("<s>", "</s>"),
     "chatml_qwen2": (None, "<|im_end|>"),
@@ -58,6 +59,12 @@ CONVERSATIONS = {
         {"role": "user", "content": "two"},
     ], None),
     "empty": ([], None),
+    "unicode_case": ([
+        {"role": "user", "content": "straße ΟΔΟΣ İstanbul ǆemal ﬁne hello-world's (x) [y]z <a>b élan"},
+        {"role": "assistant", "content": "ΣΊΣΥΦΟΣ Σ aΣ ǅ Ǆ ǆ 中a 1st"},
+        {"role": "user", "content": "lower only", "name": "x"},
+        {"role": "assistant", "content": "UPPER 123"},
+    ], None),
     "thinking": ([
         {"role": "user", "content": "Is 7 prime?"},
         {"role": "assistant", "content": "<think>\nIt has no divisors.\n</think>\n\nYes."},
