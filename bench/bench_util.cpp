@@ -1,6 +1,7 @@
 #include "bench_util.h"
 
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "localmoe/kernels/kernels.h"
@@ -44,6 +45,19 @@ std::vector<double> measure_peak_flops(ThreadPool& pool, int runs) {
     rates.push_back(flops / seconds);
   }
   return rates;
+}
+
+double anon_huge_page_bytes() {
+  std::ifstream smaps("/proc/self/smaps_rollup");
+  std::string key;
+  double kib = 0;
+  while (smaps >> key) {
+    if (key == "AnonHugePages:") {
+      smaps >> kib;
+      return kib * 1024.0;
+    }
+  }
+  return 0.0;
 }
 
 namespace {

@@ -33,6 +33,10 @@ std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocato
 // chains at once. Returns one figure per run.
 std::vector<double> measure_peak_flops(ThreadPool& pool, int runs);
 
+// Bytes of this process's anonymous memory backed by transparent huge
+// pages (AnonHugePages of /proc/self/smaps_rollup; 0 if unavailable).
+double anon_huge_page_bytes();
+
 // Fills a source with the tensors of a Llama-architecture checkpoint, in
 // `dtype`, with small deterministic pseudo-random values.
 void add_random_llama_weights(const ModelConfig& config, DType dtype, InMemoryTensorSource& source);
