@@ -65,6 +65,15 @@ TEST(HfTokenizer, AddedTokenFlags) {
   EXPECT_EQ(t->token_to_id("<mask>"), 301);
 }
 
+TEST(HfTokenizer, Gpt2ClassesDefaultTheirSpecialTokensToEndOfText) {
+  auto json = byte_level_json();
+  json["added_tokens"].push_back({{"id", 303}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}});
+  EXPECT_EQ(HfTokenizer::from_json(json, {}, "t.json")->eos_id(), 303);
+  TokenizerConfig llama;
+  llama.tokenizer_class = "PreTrainedTokenizerFast";
+  EXPECT_EQ(HfTokenizer::from_json(json, llama, "t.json")->eos_id(), std::nullopt);
+}
+
 TEST(HfTokenizer, InvalidUtf8BecomesReplacementCharacters) {
   const auto t = byte_level();
   EXPECT_EQ(t->encode("a\xFF" "b"), t->encode("a\xEF\xBF\xBD" "b"));

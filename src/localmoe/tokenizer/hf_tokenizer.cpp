@@ -22,6 +22,18 @@ bool config_drives_post_processor(const std::string& tokenizer_class) {
   return kClasses.contains(tokenizer_class);
 }
 
+// GPT2Tokenizer's defaults (unk, bos and eos are "<|endoftext|>") when the
+// config names none: DialoGPT's checkpoints rely on them. Applies to GPT-2
+// classes, or to a config without a class (transformers then picks the
+// class from config.json's model type).
+void apply_gpt2_defaults(const Tokenizer& tokenizer, TokenizerConfig& config) {
+  const std::string kEndOfText = "<|endoftext|>";
+  const bool gpt2_class = config.tokenizer_class.empty() || config.tokenizer_class.starts_with("GPT2Tokenizer");
+  if (!gpt2_class || !tokenizer.token_to_id(kEndOfText)) return;
+  for (auto* token : {&config.bos_token, &config.eos_token, &config.unk_token})
+    if (!*token) *token = kEndOfText;
+}
+
 }  // namespace
 
 HfTokenizer::HfTokenizer(BpeModel model) : model_(std::move(model)) {}
@@ -77,6 +89,7 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const nlohmann::json& j, Tok
     } catch (Error& e) {
       throw e.with_context("key 'post_processor'");
     }
+    apply_gpt2_defaults(*t, config);
     t->set_config(std::move(config));
     t->apply_config_post_processor();
     return t;
@@ -128,13 +141,8 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
   }
   t->pre_tokenizer_ = PreTokenizer::byte_level_gpt2();
   t->decoder_ = Decoder::byte_level();
-  // GPT2Tokenizer's defaults when nothing configures them (DialoGPT's
-  // checkpoints rely on them); the special tokens become added ones.
-  const std::string kEndOfText = "<|endoftext|>";
-  if (t->model_.token_to_id(kEndOfText)) {
-    for (auto* token : {&config.bos_token, &config.eos_token, &config.unk_token})
-      if (!*token) *token = kEndOfText;
-  }
+  apply_gpt2_defaults(*t, config);
+  // The slow GPT2Tokenizer treats its special tokens as added ones.
   std::vector<AddedToken> added;
   std::set<std::string> seen;
   for (const auto& name : {config.bos_token, config.eos_token, config.unk_token, config.pad_token}) {
