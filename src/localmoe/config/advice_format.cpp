@@ -11,20 +11,10 @@
 namespace localmoe {
 namespace {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-
-std::string gib(int64_t bytes) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(2);
-  out << static_cast<double>(bytes) / kGiB << " GiB";
-  return out.str();
-}
-
 std::string header(const Advice& a) {
   std::ostringstream out;
   out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name << " ("
-      << gib(a.hardware.memory_bytes) << ", " << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5)
+      << format_gib(a.hardware.memory_bytes) << ", " << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5)
       << " GB/s each; " << a.hardware.source << ")";
   if (a.hardware.is_cpu) out << "\n" << a.hardware.cores << " hardware threads, ISA: " << a.hardware.isa;
   return out.str();
@@ -53,16 +43,16 @@ std::string advice_to_table(const Advice& a) {
       out << "  " << left << std::string(width - left.size() + 2, ' ') << d.reason << "\n";
     }
     const MemoryEstimate& e = inst.memory;
-    out << "  memory per device: budget " << gib(e.budget_bytes) << " = weights " << gib(e.resident_weight_bytes)
-        << " + activations " << gib(e.activation_bytes) << " + runtime " << gib(e.overhead_bytes) << " + KV "
-        << gib(e.kv_bytes) << "\n";
+    out << "  memory per device: budget " << format_gib(e.budget_bytes) << " = weights " << format_gib(e.resident_weight_bytes)
+        << " + activations " << format_gib(e.activation_bytes) << " + runtime " << format_gib(e.overhead_bytes) << " + KV "
+        << format_gib(e.kv_bytes) << "\n";
     out << "  KV cache: " << e.kv_capacity_tokens << " tokens (" << e.kv_blocks << " blocks), "
         << e.kv_capacity_sequences << " sequences of " << e.tokens_per_sequence << "; target "
         << inst.kv_target_tokens << " tokens\n";
     out << "  weighed:\n";
     for (const Candidate& c : inst.candidates) {
       out << "    " << weight_layout_name(c.layout) << " + " << enum_name(c.kv_cache_dtype) << " KV: weights "
-          << gib(c.memory.weights.per_device) << "/device, "
+          << format_gib(c.memory.weights.per_device) << "/device, "
           << (c.memory.fits ? std::to_string(c.memory.kv_capacity_tokens) + " KV tokens" : std::string("does not fit"))
           << (c.meets_target ? " (meets target)" : "") << "\n";
     }

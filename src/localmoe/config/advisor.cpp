@@ -6,19 +6,10 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/config/config_fields.h"
+#include "localmoe/config/memory_model.h"
 
 namespace localmoe {
 namespace {
-
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-
-std::string gib(double bytes) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(2);
-  out << bytes / kGiB << " GiB";
-  return out.str();
-}
 
 std::string kib(int64_t bytes) {
   std::ostringstream out;
@@ -182,24 +173,24 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
   if (!chosen) {
     std::ostringstream why;
     why << spec.id << " does not fit " << device_count << " x " << hw.name << " (budget " << fixed(utilization, 2)
-        << " x " << gib(static_cast<double>(hw.memory_bytes)) << " = "
-        << gib(static_cast<double>(hw.memory_bytes) * utilization) << " per device) even at max_model_len "
+        << " x " << format_gib(static_cast<double>(hw.memory_bytes)) << " = "
+        << format_gib(static_cast<double>(hw.memory_bytes) * utilization) << " per device) even at max_model_len "
         << lengths.back() << ":";
     for (const Candidate& c : out.candidates) {
       const MemoryEstimate& e = c.memory;
       why << "\n  " << weight_layout_name(c.layout) << " weights, " << enum_name(c.kv_cache_dtype)
-          << " KV: weights " << gib(static_cast<double>(e.resident_weight_bytes)) << " + activations "
-          << gib(static_cast<double>(e.activation_bytes)) << " + runtime " << gib(static_cast<double>(e.overhead_bytes))
-          << " = " << gib(static_cast<double>(e.resident_weight_bytes + e.activation_bytes + e.overhead_bytes))
+          << " KV: weights " << format_gib(static_cast<double>(e.resident_weight_bytes)) << " + activations "
+          << format_gib(static_cast<double>(e.activation_bytes)) << " + runtime " << format_gib(static_cast<double>(e.overhead_bytes))
+          << " = " << format_gib(static_cast<double>(e.resident_weight_bytes + e.activation_bytes + e.overhead_bytes))
           << (e.weights_fit ? ", KV room " + std::to_string(e.kv_capacity_tokens) + " tokens < one sequence of " +
                                   std::to_string(e.tokens_per_sequence)
-                            : ", over the budget by " + gib(static_cast<double>(-e.kv_bytes)));
+                            : ", over the budget by " + format_gib(static_cast<double>(-e.kv_bytes)));
     }
     if (spec.checkpoint.format == WeightFormat::kNone) {
       const WeightLayout awq{WeightFormat::kAwq, 4, 128};
       const int64_t tp = largest_valid_tp(m, awq, device_count);
       why << "\n  a 4-bit AWQ checkpoint (group 128, `localmoe quantize`) would hold "
-          << gib(static_cast<double>(weight_bytes(m, awq, tp).per_device)) << " of weights per device at "
+          << format_gib(static_cast<double>(weight_bytes(m, awq, tp).per_device)) << " of weights per device at "
           << "tensor_parallel_size " << tp;
     }
     refusal = why.str();
@@ -238,8 +229,8 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
   };
   {
     std::ostringstream why;
-    why << weight_layout_name(c.layout) << ": weights " << gib(static_cast<double>(e.weights.total)) << " in all, "
-        << gib(static_cast<double>(e.weights.per_device)) << " per device";
+    why << weight_layout_name(c.layout) << ": weights " << format_gib(static_cast<double>(e.weights.total)) << " in all, "
+        << format_gib(static_cast<double>(e.weights.per_device)) << " per device";
     if (spec.checkpoint.format != WeightFormat::kNone) {
       why << "; the checkpoint is pre-quantized, so its format is the only one";
     } else if (c.meets_target) {
@@ -269,7 +260,7 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
          "min(scenario cap " + std::to_string(p.seq_cap) + ", KV " + std::to_string(e.kv_capacity_tokens) +
              " tokens / " + std::to_string(typical) + " per typical request = " + std::to_string(by_kv) + ")");
   decide("max_num_batched_tokens", std::to_string(eng.max_num_batched_tokens),
-         "step budget; its activations take " + gib(static_cast<double>(e.activation_bytes)) + " per device" +
+         "step budget; its activations take " + format_gib(static_cast<double>(e.activation_bytes)) + " per device" +
              (p.chunk_tokens > 0 ? "; prefill chunks of " + std::to_string(p.chunk_tokens) + " keep steps short"
                                  : std::string()));
   decide("block_size", "16",
@@ -280,7 +271,7 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
   {
     std::ostringstream why;
     why << "upper bound " << fixed(out.single.tokens_per_second, 1) << " tokens/s for one sequence ("
-        << gib(out.single.bytes_per_step) << " read per step at " << fixed(hw.bandwidth_gb_s, 0) << " GB/s); "
+        << format_gib(out.single.bytes_per_step) << " read per step at " << fixed(hw.bandwidth_gb_s, 0) << " GB/s); "
         << fixed(out.batch.tokens_per_second, 0) << " tokens/s at " << out.batch.batch << " sequences ("
         << (out.batch.compute_bound ? "compute" : "bandwidth") << "-bound)";
     decide("decode estimate", "roofline", why.str());
@@ -336,7 +327,7 @@ Advice advise(const AdviceRequest& request) {
 
   Config& c = advice.config;
   c.gpu.memory_limit_gb =
-      request.hardware.is_cpu ? 0.0 : static_cast<double>(request.hardware.memory_bytes) / kGiB;
+      request.hardware.is_cpu ? 0.0 : static_cast<double>(request.hardware.memory_bytes) / kBytesPerGiB;
   c.engine = advice.instances.front().engine;
   if (multi) {
     for (const InstanceAdvice& a : advice.instances) {

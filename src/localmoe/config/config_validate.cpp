@@ -10,20 +10,11 @@
 namespace localmoe {
 namespace {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 // Upper limits that keep the memory arithmetic far from int64 overflow while
 // exceeding any real deployment (a PiB of memory, 16M tokens of context).
 constexpr double kMaxGiB = 1024.0 * 1024.0;
 constexpr int64_t kMaxTokens = int64_t{1} << 24;
 constexpr int64_t kMaxSeqs = int64_t{1} << 20;
-
-std::string gib(int64_t bytes) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(2);
-  out << static_cast<double>(bytes) / kGiB << " GiB";
-  return out.str();
-}
 
 std::string divisors_up_to(int64_t n, int64_t limit) {
   std::string out;
@@ -448,48 +439,48 @@ class Validator {
     r.max_model_len = max_len;
     r.max_num_batched_tokens = e.max_num_batched_tokens;
     r.max_num_seqs = e.max_num_seqs;
-    r.device_memory_bytes = c_.gpu.memory_limit_gb > 0 ? static_cast<int64_t>(c_.gpu.memory_limit_gb * kGiB)
+    r.device_memory_bytes = c_.gpu.memory_limit_gb > 0 ? static_cast<int64_t>(c_.gpu.memory_limit_gb * kBytesPerGiB)
                                                         : ctx_.device_memory_bytes;
     r.memory_utilization = e.gpu_memory_utilization;
     r.runtime_overhead_bytes = ctx_.runtime_overhead_bytes;
-    r.expert_cache_bytes = static_cast<int64_t>(c_.moe.expert_cache_gb * kGiB);
+    r.expert_cache_bytes = static_cast<int64_t>(c_.moe.expert_cache_gb * kBytesPerGiB);
     const MemoryEstimate est = estimate_memory(r);
 
     if (spec.arch.is_moe() && r.expert_cache_bytes > 0) {
       const int64_t per_expert = est.weights.expert_per_device / (spec.arch.num_layers * spec.arch.num_experts);
       const int64_t needed = per_expert * spec.arch.num_experts_per_token;
       if (r.expert_cache_bytes < needed) {
-        error("moe.expert_cache_gb", gib(r.expert_cache_bytes) + " cannot hold the " +
+        error("moe.expert_cache_gb", format_gib(r.expert_cache_bytes) + " cannot hold the " +
                                          std::to_string(spec.arch.num_experts_per_token) +
-                                         " experts one token needs in a layer (" + gib(needed) +
+                                         " experts one token needs in a layer (" + format_gib(needed) +
                                          " per device); raise it or set 0 to keep all experts resident");
         return;
       }
     }
 
-    const std::string budget = to_yaml_text(e.gpu_memory_utilization) + " x " + gib(r.device_memory_bytes) +
-                               " = " + gib(est.budget_bytes);
+    const std::string budget = to_yaml_text(e.gpu_memory_utilization) + " x " + format_gib(r.device_memory_bytes) +
+                               " = " + format_gib(est.budget_bytes);
     const std::string model_key = key_of(prefix, "model_name");
     if (!est.weights_fit) {
-      error(model_key, spec.id + " does not fit: per device, weights " + gib(est.resident_weight_bytes) +
+      error(model_key, spec.id + " does not fit: per device, weights " + format_gib(est.resident_weight_bytes) +
                            " (" + weight_layout_name(r.layout) + ", tensor_parallel_size " +
-                           std::to_string(r.tensor_parallel_size) + ") + activations " + gib(est.activation_bytes) +
-                           " + runtime " + gib(est.overhead_bytes) + " exceed the budget " + budget +
+                           std::to_string(r.tensor_parallel_size) + ") + activations " + format_gib(est.activation_bytes) +
+                           " + runtime " + format_gib(est.overhead_bytes) + " exceed the budget " + budget +
                            "; quantize (fp8 / int8 / awq), raise tensor_parallel_size, or lower "
                            "max_num_batched_tokens");
       return;
     }
     if (!est.fits) {
       error(key_of(prefix, "max_model_len"),
-            std::to_string(max_len) + " tokens of KV (" + gib(est.tokens_per_sequence * est.kv_bytes_per_token) +
-                " per device) do not fit in the " + gib(est.kv_bytes) + " left after weights " +
-                gib(est.resident_weight_bytes) + " + activations " + gib(est.activation_bytes) + " within " +
+            std::to_string(max_len) + " tokens of KV (" + format_gib(est.tokens_per_sequence * est.kv_bytes_per_token) +
+                " per device) do not fit in the " + format_gib(est.kv_bytes) + " left after weights " +
+                format_gib(est.resident_weight_bytes) + " + activations " + format_gib(est.activation_bytes) + " within " +
                 budget + "; room for " + std::to_string(est.kv_capacity_tokens) +
                 " tokens: lower max_model_len, use kv_cache_dtype fp8_e5m2, or quantize");
       return;
     }
-    notice(model_key, "fits: per device weights " + gib(est.resident_weight_bytes) + " + activations " +
-                          gib(est.activation_bytes) + " + runtime " + gib(est.overhead_bytes) + " within " + budget +
+    notice(model_key, "fits: per device weights " + format_gib(est.resident_weight_bytes) + " + activations " +
+                          format_gib(est.activation_bytes) + " + runtime " + format_gib(est.overhead_bytes) + " within " + budget +
                           "; KV cache " + std::to_string(est.kv_capacity_tokens) + " tokens = " +
                           std::to_string(est.kv_capacity_sequences) + " sequences of " +
                           std::to_string(est.tokens_per_sequence));

@@ -1,10 +1,20 @@
 #include "localmoe/config/memory_model.h"
 
+#include <sstream>
+
 #include <algorithm>
 
 #include "localmoe/base/error.h"
 
 namespace localmoe {
+
+std::string format_gib(double bytes) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(2);
+  out << bytes / kBytesPerGiB << " GiB";
+  return out.str();
+}
 namespace {
 
 constexpr int64_t k16Bit = 2;

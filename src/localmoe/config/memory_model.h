@@ -15,6 +15,10 @@
 
 namespace localmoe {
 
+inline constexpr double kBytesPerGiB = 1024.0 * 1024.0 * 1024.0;
+// "12.34 GiB": how every memory figure is printed.
+std::string format_gib(double bytes);
+
 // How the linear weights are stored while serving. Embeddings, lm_head,
 // norms, biases and MoE routers stay 16-bit in every format, as AWQ, GPTQ and
 // vLLM's FP8 / INT8 paths leave them.

@@ -4,6 +4,7 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/tokenizer/json_util.h"
+#include "localmoe/tokenizer/normalize.h"
 #include "localmoe/tokenizer/unicode.h"
 
 namespace localmoe {
@@ -125,17 +126,6 @@ std::vector<std::string> decode_byte_fallback(const std::vector<std::string>& to
   return out;
 }
 
-std::string replace_all(const std::string& text, const std::string& from, const std::string& to) {
-  std::string out;
-  std::size_t start = 0;
-  for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, start)) {
-    out.append(text, start, pos - start);
-    out.append(to);
-    start = pos + from.size();
-  }
-  out.append(text, start);
-  return out;
-}
 
 }  // namespace
 

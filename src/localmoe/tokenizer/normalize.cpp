@@ -44,19 +44,6 @@ void parse_step(const nlohmann::json& v, std::vector<Normalizer::Step>& steps) {
   steps.push_back(std::move(step));
 }
 
-std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t start = 0;
-  for (std::size_t pos = text.find(from); pos != std::string_view::npos; pos = text.find(from, start)) {
-    out.append(text.substr(start, pos - start));
-    out.append(to);
-    start = pos + from.size();
-  }
-  out.append(text.substr(start));
-  return out;
-}
-
 std::string strip_whitespace(std::string_view text, bool left, bool right) {
   std::size_t begin = 0;
   std::size_t end = text.size();
@@ -80,6 +67,19 @@ std::string strip_whitespace(std::string_view text, bool left, bool right) {
 }
 
 }  // namespace
+
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t start = 0;
+  for (std::size_t pos = text.find(from); pos != std::string_view::npos; pos = text.find(from, start)) {
+    out.append(text.substr(start, pos - start));
+    out.append(to);
+    start = pos + from.size();
+  }
+  out.append(text.substr(start));
+  return out;
+}
 
 Normalizer Normalizer::from_json(const nlohmann::json& value) {
   Normalizer out;

@@ -11,6 +11,10 @@
 
 namespace localmoe {
 
+// Every occurrence of `from` in `text` replaced by `to` (left to right,
+// non-overlapping), as Python's str.replace.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
+
 class Normalizer {
  public:
   struct Step {

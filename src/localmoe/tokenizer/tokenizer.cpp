@@ -7,6 +7,7 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/tokenizer/hf_tokenizer.h"
+#include "localmoe/tokenizer/normalize.h"
 #include "localmoe/tokenizer/sentencepiece_tokenizer.h"
 
 namespace localmoe {
@@ -58,17 +59,7 @@ std::string clean_up_tokenization(std::string text) {
       {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
       {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
   };
-  for (const auto& [from, to] : kRules) {
-    std::string out;
-    std::size_t start = 0;
-    for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, start)) {
-      out.append(text, start, pos - start);
-      out.append(to);
-      start = pos + from.size();
-    }
-    out.append(text, start);
-    text = std::move(out);
-  }
+  for (const auto& [from, to] : kRules) text = replace_all(text, from, to);
   return text;
 }
 
