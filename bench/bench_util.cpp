@@ -8,27 +8,25 @@
 
 namespace localmoe::bench {
 
-std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocator, size_t bytes,
-                                           int runs) {
-  AlignedBuffer buffer = allocator.allocate(bytes, MemoryCategory::kOther);
-  const int64_t count = static_cast<int64_t>(bytes / sizeof(float));
-  float* data = buffer.as<float>();
-  // Touch every page with the threads that will read it later.
-  pool.parallel_for(count, 1024, [&](int64_t begin, int64_t end, int) {
+BandwidthProbe::BandwidthProbe(ThreadPool& pool, Allocator& allocator, size_t bytes)
+    : pool_(pool),
+      buffer_(allocator.allocate(bytes, MemoryCategory::kOther)),
+      count_(static_cast<int64_t>(bytes / sizeof(float))),
+      sinks_(pool.num_threads()) {
+  float* data = buffer_.as<float>();
+  // Touch every page with the thread that will read it later.
+  pool_.parallel_for(count_, 1024, [&](int64_t begin, int64_t end, int) {
     for (int64_t i = begin; i < end; ++i) data[i] = 1.0f;
   });
-  std::vector<double> bandwidths;
-  std::vector<float> sinks(pool.num_threads());
-  for (int run = 0; run < runs; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    pool.parallel_for(count, 1024, [&](int64_t begin, int64_t end, int thread) {
-      sinks[thread] += kernels::sum(data + begin, end - begin);
-    });
-    bandwidths.push_back(static_cast<double>(bytes) / seconds_since(start));
-  }
-  volatile float keep = sinks[0];
-  (void)keep;
-  return bandwidths;
+}
+
+double BandwidthProbe::measure() {
+  const float* data = buffer_.as<float>();
+  const auto start = std::chrono::steady_clock::now();
+  pool_.parallel_for(count_, 1024, [&](int64_t begin, int64_t end, int thread) {
+    sinks_[thread] += kernels::sum(data + begin, end - begin);
+  });
+  return static_cast<double>(count_) * sizeof(float) / seconds_since(start);
 }
 
 std::vector<double> measure_peak_flops(ThreadPool& pool, int runs) {

@@ -24,10 +24,21 @@ inline double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// STREAM-style read bandwidth in bytes/s: every thread sums its share of an
-// array far larger than the last-level cache. Returns one figure per run.
-std::vector<double> measure_read_bandwidth(ThreadPool& pool, Allocator& allocator,
-                                           size_t bytes, int runs);
+// STREAM-style read bandwidth: every thread sums its share of an array far
+// larger than the last-level cache. The array is allocated and touched once,
+// so a measurement can sit between two decode steps.
+class BandwidthProbe {
+ public:
+  BandwidthProbe(ThreadPool& pool, Allocator& allocator, size_t bytes);
+  // One pass over the array; bytes/s.
+  double measure();
+
+ private:
+  ThreadPool& pool_;
+  AlignedBuffer buffer_;
+  int64_t count_;
+  std::vector<float> sinks_;  // per-thread sums, so the reads are not optimized away
+};
 
 // Peak f32 FLOP/s of the pool: every thread runs register-resident FMA
 // chains at once. Returns one figure per run.

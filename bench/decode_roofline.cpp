@@ -56,29 +56,35 @@ int main(int argc, char** argv) {
   const double kv_bytes_mean = 2.0 * config.num_layers * config.kv_dim() * sizeof(float) *
                                (prompt_tokens + decode_tokens / 2.0);
   const double bytes_per_token = weight_bytes + kv_bytes_mean;
-  // Bandwidth is measured right before each decode run and the share is
-  // taken per run: on a shared machine both move together.
+  // On a shared machine the available bandwidth drifts, so it is measured
+  // right before every decode step and the share is taken step by step.
+  bench::BandwidthProbe probe(pool, allocator, size_t{512} << 20);
   std::vector<double> decode_rates, prefill_rates, bandwidths, shares;
   for (int run = 0; run < runs; ++run) {
-    bandwidths.push_back(
-        bench::median(bench::measure_read_bandwidth(pool, allocator, size_t{1} << 30, 3)));
     SequenceKvCache cache(config, prompt_tokens + decode_tokens + 1, allocator);
     auto start = std::chrono::steady_clock::now();
     model.forward(prompt, cache, LogitsFor::kLastToken, logits.data());
     prefill_rates.push_back(prompt_tokens / bench::seconds_since(start));
-    start = std::chrono::steady_clock::now();
+    double decode_seconds = 0;
     for (int t = 0; t < decode_tokens; ++t) {
+      const double bandwidth = probe.measure();
       const int32_t next = static_cast<int32_t>(kernels::argmax(logits.data(), config.vocab_size));
+      start = std::chrono::steady_clock::now();
       model.forward({&next, 1}, cache, LogitsFor::kLastToken, logits.data());
+      const double seconds = bench::seconds_since(start);
+      decode_seconds += seconds;
+      bandwidths.push_back(bandwidth);
+      shares.push_back(bytes_per_token / seconds / bandwidth);
     }
-    decode_rates.push_back(decode_tokens / bench::seconds_since(start));
-    shares.push_back(decode_rates.back() * bytes_per_token / bandwidths.back());
+    decode_rates.push_back(decode_tokens / decode_seconds);
   }
   const double bandwidth = bench::median(bandwidths);
   const double decode = bench::median(decode_rates);
   const double roofline = bandwidth / bytes_per_token;
-  std::printf("read bandwidth (1 GiB, STREAM-style sum, %d threads): median %.2f GB/s\n", threads,
-              bandwidth / 1e9);
+  std::printf("read bandwidth (512 MiB, STREAM-style sum, %d threads, before each step): "
+              "median %.2f GB/s (min %.2f, max %.2f)\n",
+              threads, bandwidth / 1e9, *std::min_element(bandwidths.begin(), bandwidths.end()) / 1e9,
+              *std::max_element(bandwidths.begin(), bandwidths.end()) / 1e9);
   std::printf("model: TinyLlama-1.1B shape, %s weights, %.3f GB read per token (weights %.3f GB)\n",
               std::string(dtype_name(dtype)).c_str(), bytes_per_token / 1e9, weight_bytes / 1e9);
   // Prefill does two FLOPs per weight per token (attention over 16
@@ -90,9 +96,11 @@ int main(int argc, char** argv) {
   std::printf("decode: median %.2f tokens/s over %d runs of %d tokens (min %.2f, max %.2f)\n",
               decode, runs, decode_tokens, *std::min_element(decode_rates.begin(), decode_rates.end()),
               *std::max_element(decode_rates.begin(), decode_rates.end()));
-  std::printf("decode roofline: %.2f tokens/s; share of roofline: median %.1f%% (per run:",
-              roofline, 100.0 * bench::median(shares));
-  for (double share : shares) std::printf(" %.1f", 100.0 * share);
-  std::printf(")\n");
+  std::vector<double> sorted = shares;
+  std::sort(sorted.begin(), sorted.end());
+  std::printf("decode roofline at the median bandwidth: %.2f tokens/s\n", roofline);
+  std::printf("share of roofline, step by step: median %.1f%% (quartiles %.1f%% .. %.1f%%, %zu steps)\n",
+              100.0 * bench::median(shares), 100.0 * sorted[sorted.size() / 4],
+              100.0 * sorted[sorted.size() * 3 / 4], shares.size());
   return 0;
 }
