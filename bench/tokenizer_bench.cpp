@@ -18,31 +18,11 @@
 #include "localmoe/base/error.h"
 #include "localmoe/tokenizer/detokenizer.h"
 #include "localmoe/tokenizer/tokenizer.h"
+#include "tokenizer/conformance_corpus.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string base64_decode(const std::string& in) {
-  std::string out;
-  int value = 0, bits = -8;
-  for (unsigned char c : in) {
-    int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+') d = 62;
-    else if (c == '/') d = 63;
-    else break;
-    value = (value << 6) | d;
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -72,18 +52,13 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   try {
-    std::vector<std::string> texts;
-    std::size_t bytes = 0;
-    {
-      std::ifstream in(dir + "/corpus.jsonl");
-      if (!in) throw localmoe::make_error(localmoe::ErrorKind::kIo, "no corpus in '", dir, "': run ctest -R tokenizer_conformance first");
-      std::string line;
-      while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        texts.push_back(base64_decode(nlohmann::json::parse(line).at("b64")));
-        bytes += texts.back().size();
-      }
+    if (!std::ifstream(dir + "/corpus.jsonl")) {
+      throw localmoe::make_error(localmoe::ErrorKind::kIo, "no corpus in '", dir,
+                                 "': run ctest -R tokenizer_conformance first");
     }
+    const std::vector<std::string> texts = localmoe::conformance::read_corpus(dir + "/corpus.jsonl");
+    std::size_t bytes = 0;
+    for (const std::string& text : texts) bytes += text.size();
     std::printf("corpus: %zu strings, %.2f MB\n", texts.size(), bytes / 1e6);
     const nlohmann::json js = run_transformers_js(dir);
     if (js.is_null()) std::printf("transformers.js: not measured (node or bench.mjs unavailable)\n");

@@ -16,40 +16,9 @@
 #include "localmoe/tokenizer/detokenizer.h"
 #include "localmoe/tokenizer/tokenizer.h"
 #include "localmoe/tokenizer/unicode.h"
+#include "tokenizer/conformance_corpus.h"
 
 namespace {
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw localmoe::make_error(localmoe::ErrorKind::kIo, "cannot open '", path, "'");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
-std::string base64_decode(const std::string& in) {
-  std::string out;
-  int value = 0;
-  int bits = -8;
-  for (unsigned char c : in) {
-    int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+') d = 62;
-    else if (c == '/') d = 63;
-    else break;
-    value = (value << 6) | d;
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
-}
 
 std::string ids_string(const std::vector<int32_t>& ids) {
   std::string s;
@@ -85,14 +54,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::vector<std::string> texts;
-    for (const auto& line : read_lines(argv[1])) texts.push_back(base64_decode(nlohmann::json::parse(line).at("b64")));
+    const std::vector<std::string> texts = localmoe::conformance::read_corpus(argv[1]);
     const std::string dir = argv[2];
     const char* kModels[] = {"llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2", "gpt2-vocab-merges"};
     long total_passed = 0, total_failed = 0;
     for (const char* name : kModels) {
       const auto tokenizer = localmoe::load_tokenizer(dir + "/" + name);
-      const auto expected = read_lines(dir + "/" + name + ".expected.jsonl");
+      const auto expected = localmoe::conformance::read_lines(dir + "/" + name + ".expected.jsonl");
       if (expected.size() != texts.size()) {
         std::fprintf(stderr, "%s: %zu expected lines for %zu corpus strings\n", name, expected.size(), texts.size());
         return 1;
