@@ -5,6 +5,7 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/engine/sampler.h"
+#include "localmoe/engine/token_ids.h"
 #include "localmoe/model/sequence_kv_cache.h"
 
 namespace localmoe {
@@ -28,12 +29,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
   const ModelConfig& config = model_.config();
   params.validate();
   if (prompt.empty()) throw make_error(ErrorKind::kInvalidArgument, "the prompt is empty");
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    if (prompt[i] < 0 || prompt[i] >= config.vocab_size) {
-      throw make_error(ErrorKind::kInvalidArgument, "prompt token ", i, " is ", prompt[i],
-                       ", outside the vocabulary [0, ", config.vocab_size, ")");
-    }
-  }
+  validate_token_ids(prompt, config.vocab_size, "prompt");
   const int64_t prompt_tokens = static_cast<int64_t>(prompt.size());
   if (prompt_tokens >= config.max_position_embeddings) {
     throw make_error(ErrorKind::kInvalidArgument, "the prompt has ", prompt_tokens,

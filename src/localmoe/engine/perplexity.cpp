@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "localmoe/base/error.h"
+#include "localmoe/engine/token_ids.h"
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/model/sequence_kv_cache.h"
 
@@ -25,12 +26,7 @@ PerplexityResult evaluate_perplexity(Transformer& model, std::span<const int32_t
     throw make_error(ErrorKind::kInvalidArgument, "context ", context, " must be in [2, ",
                      config.max_position_embeddings, "]");
   }
-  for (int64_t i = 0; i < total; ++i) {
-    if (tokens[i] < 0 || tokens[i] >= config.vocab_size) {
-      throw make_error(ErrorKind::kInvalidArgument, "token ", i, " is ", tokens[i],
-                       ", outside the vocabulary [0, ", config.vocab_size, ")");
-    }
-  }
+  validate_token_ids(tokens, config.vocab_size, "text");
   const int64_t vocab = config.vocab_size;
   const int64_t chunk = model.max_batch_tokens();
   SequenceKvCache cache(config, context, allocator);
