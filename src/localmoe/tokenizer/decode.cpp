@@ -137,7 +137,9 @@ Decoder Decoder::from_json(const nlohmann::json& value) {
 
 Decoder Decoder::byte_level() {
   Decoder out;
-  out.steps_.push_back(Step{Step::Kind::kByteLevel});
+  Step step;
+  step.kind = Step::Kind::kByteLevel;
+  out.steps_.push_back(std::move(step));
   return out;
 }
 
