@@ -1,11 +1,16 @@
 // localmoe perplexity: the quality yardstick on held-out text, usable on any
-// model (and on every quantized variant of one, to compare them).
+// model (and on every quantized variant of one, to compare them). With
+// --routing-stats it also reports, for MoE models, how the text was routed:
+// per-layer expert usage and entropy, and the hit rate an LRU expert cache
+// would see at the given memory budgets.
 
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +19,7 @@
 #include "localmoe/base/logging.h"
 #include "localmoe/engine/perplexity.h"
 #include "localmoe/model/model_loader.h"
+#include "localmoe/moe/routing_stats.h"
 #include "localmoe/tokenizer/tokenizer.h"
 
 namespace localmoe::apps {
@@ -26,7 +32,70 @@ struct PerplexityOptions {
   int threads = 0;
   int64_t max_batch_tokens = 256;
   bool json = false;
+  bool routing_stats = false;
+  std::vector<double> expert_budgets = {0.5, 0.25};
 };
+
+struct RoutingReport {
+  std::vector<ExpertUsage> usage;
+  std::vector<ExpertCacheReplay> replays;  // one per budget
+};
+
+nlohmann::json routing_json(const RoutingReport& report) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t layer = 0; layer < report.usage.size(); ++layer) {
+    const ExpertUsage& usage = report.usage[layer];
+    int64_t total = 0;
+    for (int64_t count : usage.routed) total += count;
+    std::vector<double> shares;
+    for (int64_t count : usage.routed) shares.push_back(total ? double(count) / total : 0.0);
+    // In the order of the "lru" entries (one per budget).
+    std::vector<double> hit_rates;
+    for (const ExpertCacheReplay& replay : report.replays) {
+      hit_rates.push_back(replay.layer_hit_rate(static_cast<int64_t>(layer)));
+    }
+    layers.push_back({{"layer", layer},
+                      {"entropy_bits", usage.entropy_bits},
+                      {"normalized_entropy", usage.normalized_entropy},
+                      {"usage", shares},
+                      {"lru_hit_rate", hit_rates}});
+  }
+  nlohmann::json lru = nlohmann::json::array();
+  for (const ExpertCacheReplay& replay : report.replays) {
+    lru.push_back({{"budget", replay.budget_fraction},
+                   {"capacity_experts", replay.capacity},
+                   {"accesses", replay.accesses},
+                   {"hit_rate", replay.hit_rate()}});
+  }
+  return {{"layers", layers}, {"lru", lru}};
+}
+
+void print_routing(const RoutingReport& report) {
+  std::printf("\nrouting: per-layer expert usage (share of routed slots) and LRU hit rate\n");
+  std::printf("%5s %8s %6s  %-*s", "layer", "entropy", "norm",
+              static_cast<int>(report.usage.front().routed.size() * 5), "usage %");
+  for (const ExpertCacheReplay& replay : report.replays) {
+    std::printf("  hit@%3.0f%%", replay.budget_fraction * 100);
+  }
+  std::printf("\n");
+  for (size_t layer = 0; layer < report.usage.size(); ++layer) {
+    const ExpertUsage& usage = report.usage[layer];
+    int64_t total = 0;
+    for (int64_t count : usage.routed) total += count;
+    std::printf("%5zu %8.3f %6.3f  ", layer, usage.entropy_bits, usage.normalized_entropy);
+    for (int64_t count : usage.routed) std::printf("%4.0f ", total ? 100.0 * count / total : 0.0);
+    for (const ExpertCacheReplay& replay : report.replays) {
+      std::printf("  %7.1f%%", 100 * replay.layer_hit_rate(static_cast<int64_t>(layer)));
+    }
+    std::printf("\n");
+  }
+  for (const ExpertCacheReplay& replay : report.replays) {
+    std::printf("LRU expert cache at %.0f%% of experts (%lld resident): hit rate %.1f%% over %lld "
+                "lookups\n",
+                replay.budget_fraction * 100, static_cast<long long>(replay.capacity),
+                100 * replay.hit_rate(), static_cast<long long>(replay.accesses));
+  }
+}
 
 void run_perplexity(const PerplexityOptions& o) {
   init_logging("warn");
@@ -41,10 +110,28 @@ void run_perplexity(const PerplexityOptions& o) {
   const auto tokenizer = load_tokenizer(o.model);
   const std::vector<int32_t> tokens = tokenizer->encode(text.str(), /*add_special_tokens=*/true);
   const int64_t context = o.context > 0 ? o.context : model->config().max_position_embeddings;
+  const ModelConfig& config = model->config();
+  std::optional<RoutingTrace> trace;
+  if (o.routing_stats) {
+    if (!config.is_moe()) {
+      throw make_error(ErrorKind::kInvalidArgument, "--routing-stats: ", config.arch_name,
+                       " has no mixture-of-experts layers");
+    }
+    trace.emplace(config.num_layers, config.num_experts, config.num_experts_per_token);
+    model->set_routing_trace(&*trace);
+  }
   const PerplexityResult result = evaluate_perplexity(*model, tokens, context, allocator);
+  std::optional<RoutingReport> routing;
+  if (trace) {
+    routing.emplace();
+    routing->usage = expert_usage(*trace);
+    for (double budget : o.expert_budgets) {
+      routing->replays.push_back(replay_lru_expert_cache(*trace, budget));
+    }
+  }
 
   if (o.json) {
-    const nlohmann::json out = {
+    nlohmann::json out = {
         {"model", o.model},          {"file", o.file},
         {"context", context},        {"tokens", tokens.size()},
         {"tokens_scored", result.tokens_scored},
@@ -52,12 +139,14 @@ void run_perplexity(const PerplexityOptions& o) {
         {"perplexity", result.perplexity()},
         {"tokens_per_s", result.seconds > 0 ? tokens.size() / result.seconds : 0.0},
     };
+    if (routing) out["routing"] = routing_json(*routing);
     std::printf("%s\n", out.dump().c_str());
     return;
   }
   std::printf("perplexity %.4f (mean NLL %.5f nats over %lld tokens, context %lld)\n",
               result.perplexity(), result.mean_nll(),
               static_cast<long long>(result.tokens_scored), static_cast<long long>(context));
+  if (routing) print_routing(*routing);
 }
 
 }  // namespace
@@ -73,6 +162,12 @@ void add_perplexity_command(CLI::App& app) {
   cmd->add_option("--max-batch-tokens", options->max_batch_tokens, "Forward chunk size")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", options->json, "Print one JSON object");
+  cmd->add_flag("--routing-stats", options->routing_stats,
+                "MoE models: per-layer expert usage, entropy and LRU expert-cache hit rates");
+  cmd->add_option("--expert-budgets", options->expert_budgets,
+                  "Expert-cache budgets for --routing-stats, as fractions of all experts")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 1.0));
   cmd->callback([options] { run_perplexity(*options); });
 }
 

@@ -131,5 +131,53 @@ std::vector<OracleCase> cases() {
 INSTANTIATE_TEST_SUITE_P(Models, TransformerOracleTest, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.model + "_" + info.param.variant; });
 
+TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
+  const std::string dir = models_dir() + "mixtral_f32";
+  const auto oracle = open_checkpoint(dir + "/expected.safetensors");
+  const TensorView expected = oracle->view("router_experts");  // [layers, T, top_k]
+  const Expected prompt = read_expected(dir);
+  Allocator allocator;
+  ThreadPool pool(2);
+  const auto model = load_transformer(dir, 16, allocator, pool);
+  const ModelConfig& config = model->config();
+  RoutingTrace trace(config.num_layers, config.num_experts, config.num_experts_per_token);
+  model->set_routing_trace(&trace);
+
+  // In two chunks: the trace appends in token order whatever the chunking.
+  SequenceKvCache cache(config, 64, allocator);
+  const int64_t n = static_cast<int64_t>(prompt.input_ids.size());
+  std::vector<float> logits(n * config.vocab_size);
+  const std::span<const int32_t> ids(prompt.input_ids);
+  model->forward(ids.first(3), cache, LogitsFor::kAllTokens, logits.data());
+  model->forward(ids.subspan(3), cache, LogitsFor::kAllTokens, logits.data());
+
+  ASSERT_EQ(expected.shape[0], config.num_layers);
+  const int64_t per_layer = n * config.num_experts_per_token;
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    const auto choices = trace.choices(layer);
+    const int32_t* want = expected.as<int32_t>() + layer * per_layer;
+    EXPECT_EQ(std::vector<int32_t>(choices.begin(), choices.end()),
+              std::vector<int32_t>(want, want + per_layer))
+        << "layer " << layer;
+  }
+
+  model->set_routing_trace(nullptr);
+  cache.clear();
+  model->forward(ids, cache, LogitsFor::kLastToken, logits.data());
+  EXPECT_EQ(trace.num_tokens(0), n);
+}
+
+TEST(TransformerRoutingTrace, RejectsATraceOfAnotherShapeOrADenseModel) {
+  Allocator allocator;
+  ThreadPool pool(1);
+  const auto moe = load_transformer(models_dir() + "mixtral_f32", 4, allocator, pool);
+  RoutingTrace wrong(moe->config().num_layers + 1, moe->config().num_experts,
+                     moe->config().num_experts_per_token);
+  EXPECT_THROW(moe->set_routing_trace(&wrong), Error);
+  const auto dense = load_transformer(models_dir() + "llama_f32", 4, allocator, pool);
+  RoutingTrace any(dense->config().num_layers, 4, 2);
+  EXPECT_THROW(dense->set_routing_trace(&any), Error);
+}
+
 }  // namespace
 }  // namespace localmoe

@@ -22,7 +22,8 @@ int64_t MoeBlock::workspace_floats(const ModelConfig& c, int64_t max_tokens) {
 }
 
 void MoeBlock::forward(const MoeWeights& w, const float* x, int64_t n, float* workspace,
-                       float* out, ThreadPool& pool) const {
+                       float* out, ThreadPool& pool, RoutingTrace* trace,
+                       int64_t layer) const {
   const int64_t num_experts = router_.num_experts;
   const int64_t k = router_.top_k;
   float* logits = workspace;
@@ -36,6 +37,7 @@ void MoeBlock::forward(const MoeWeights& w, const float* x, int64_t n, float* wo
 
   kernels::matmul(w.router.weight, x, n, logits, num_experts, pool);
   route_top_k(router_, logits, n, experts, weights);
+  if (trace != nullptr) trace->record(layer, experts, n);
 
   // Counting sort of the n*k routed slots by expert.
   std::fill(offsets, offsets + num_experts + 1, 0);

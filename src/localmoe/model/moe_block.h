@@ -11,6 +11,7 @@
 #include "localmoe/model/mlp.h"
 #include "localmoe/model/weights.h"
 #include "localmoe/moe/router.h"
+#include "localmoe/moe/routing_trace.h"
 
 namespace localmoe {
 
@@ -20,9 +21,10 @@ class MoeBlock {
 
   static int64_t workspace_floats(const ModelConfig& config, int64_t max_tokens);
 
-  // x: [n, hidden] normalized input; out: [n, hidden].
+  // x: [n, hidden] normalized input; out: [n, hidden]. When `trace` is set,
+  // the experts chosen for the n tokens are appended to its `layer` record.
   void forward(const MoeWeights& w, const float* x, int64_t n, float* workspace, float* out,
-               ThreadPool& pool) const;
+               ThreadPool& pool, RoutingTrace* trace = nullptr, int64_t layer = 0) const;
 
  private:
   int64_t hidden_;

@@ -94,7 +94,7 @@ void Transformer::forward(std::span<const int32_t> tokens, SequenceKvCache& cach
     kernels::add(block_out_, n * hidden, residual_);
     norm_.apply(layer.mlp_norm, residual_, n, hidden, normed_);
     if (sparse_ffn_) {
-      moe_.forward(layer.moe, normed_, n, layer_scratch_, block_out_, pool_);
+      moe_.forward(layer.moe, normed_, n, layer_scratch_, block_out_, pool_, routing_trace_, i);
     } else {
       mlp_.forward(layer.mlp, normed_, n, layer_scratch_, block_out_, pool_);
     }
@@ -104,6 +104,23 @@ void Transformer::forward(std::span<const int32_t> tokens, SequenceKvCache& cach
   norm_.apply(weights_.final_norm, residual_ + (n - rows) * hidden, rows, hidden, normed_);
   kernels::matmul(weights_.lm_head.weight, normed_, rows, logits, config_.vocab_size, pool_);
   cache.advance(n);
+}
+
+void Transformer::set_routing_trace(RoutingTrace* trace) {
+  if (trace != nullptr) {
+    if (!sparse_ffn_) {
+      throw make_error(ErrorKind::kInvalidArgument, "routing trace: ", config_.arch_name,
+                       " has no mixture-of-experts layers");
+    }
+    if (trace->num_layers() != config_.num_layers || trace->num_experts() != config_.num_experts ||
+        trace->top_k() != config_.num_experts_per_token) {
+      throw make_error(ErrorKind::kInvalidArgument, "routing trace for ", trace->num_layers(),
+                       " layers x ", trace->num_experts(), " experts (top ", trace->top_k(),
+                       ") does not fit the model's ", config_.num_layers, " x ",
+                       config_.num_experts, " (top ", config_.num_experts_per_token, ")");
+    }
+  }
+  routing_trace_ = trace;
 }
 
 }  // namespace localmoe

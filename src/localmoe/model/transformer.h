@@ -45,6 +45,12 @@ class Transformer {
   void forward(std::span<const int32_t> tokens, SequenceKvCache& cache, LogitsFor which,
                float* logits);
 
+  // Every forward() from now on appends its MoE routing decisions to `trace`
+  // (one record per layer); nullptr stops recording. Throws
+  // Error(kInvalidArgument) when the model has no MoE layers or the trace's
+  // shape does not match them.
+  void set_routing_trace(RoutingTrace* trace);
+
  private:
   void embed(std::span<const int32_t> tokens, std::span<const int32_t> positions, float* out) const;
 
@@ -58,6 +64,7 @@ class Transformer {
   Mlp mlp_;
   MoeBlock moe_;
   bool sparse_ffn_;  // MoE feed-forward blocks instead of dense MLPs
+  RoutingTrace* routing_trace_ = nullptr;
 
   AlignedBuffer workspace_;
   float* residual_;        // [max_batch_tokens, hidden]
