@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh Debian 12 machine:
 #   make run    build, then generate text with the default model
 #   make test   build, then run every test (the sanitizer pass first, the full suite last)
+# `make demo-model` retrains models/demo (about half an hour on 2 cores; not part of CI).
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build test test-asan run bench fuzz clean
+.PHONY: deps configure build test test-asan run bench fuzz demo-model clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -35,6 +36,10 @@ bench: build
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DLOCALMOE_FUZZ=ON -DLOCALMOE_BENCH=OFF -DBUILD_TESTING=OFF
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+
+demo-model:
+	bash scripts/install-deps.sh --training
+	/usr/bin/python3 tools/train_demo_model.py --out models/demo
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

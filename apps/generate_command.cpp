@@ -149,6 +149,7 @@ void run_generate(const GenerateOptions& o) {
     for (int32_t id : result.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
     std::printf("%s\n", ids.c_str());
   }
+  std::fflush(stdout);  // the text before the statistics when both go to one pipe
   std::fprintf(stderr,
                "%zu tokens (%s); load %.2f s, prefill %.1f tokens/s, decode %.2f tokens/s\n",
                result.token_ids.size(), result.finish_reason.c_str(), load_seconds,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package LocalMoE needs to build, test and benchmark.
 # Idempotent and non-interactive: a second run installs nothing new.
+# With --training it also installs what tools/train_demo_model.py needs.
 set -euo pipefail
 
 packages=(
@@ -21,6 +22,14 @@ packages=(
 # A machine may already carry a Node.js build that bundles npm (and then
 # conflicts with Debian's npm package): only ask Debian when npm is absent.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
+if [[ ${1:-} == --training ]]; then
+  packages+=(
+    python3-torch python3-regex
+    libopenblas0-openmp             # PyTorch's BLAS; the reference libblas is ~25x slower
+    bible-kjv                       # the training text (bible-kjv-text) and its reader
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

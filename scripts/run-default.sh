@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The main job until the server and the trained demo model land: generate
-# from a small deterministic Llama checkpoint written by the reference
-# fixture script (tests/reference), printing ids and timings as JSON.
+# The main job until the server lands: the embedded demo model (models/demo,
+# a small Mixtral-architecture MoE trained by tools/train_demo_model.py)
+# continues a prompt, answers a chat message, and reports how it routes.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-models="$root/$build/test_data"
-if [[ ! -f "$models/models/llama_bf16/config.json" ]]; then
-  /usr/bin/python3 "$root/tests/reference/make_fixtures.py" "$models" >/dev/null
-fi
-"$root/$build/apps/localmoe" version
-"$root/$build/apps/localmoe" generate --model "$models/models/llama_bf16" \
-  --prompt-ids 1,93,28,40,37,21,4,18,17,9,34,26 -n 32 --ignore-eos --json
+localmoe="$root/$build/apps/localmoe"
+model="$root/models/demo"
+sampling=(--temperature 0.8 --top-p 0.95 --seed 1)
+
+"$localmoe" version
+echo
+prompt="And it came to pass"
+echo "== generate --prompt \"$prompt\""
+printf '%s' "$prompt"
+"$localmoe" generate --model "$model" --prompt "$prompt" -n 96 "${sampling[@]}" --log-level warn
+echo
+chat=$(mktemp)
+trap 'rm -f "$chat"' EXIT
+echo '[{"role": "user", "content": "Blessed are the meek: for they shall inherit the earth."}]' >"$chat"
+echo "== generate --chat (user: $(cut -d'"' -f8 "$chat"))"
+"$localmoe" generate --model "$model" --chat "$chat" -n 64 "${sampling[@]}" --log-level warn
+echo
+echo "== perplexity on the held-out chapters, with routing statistics"
+"$localmoe" perplexity --model "$model" --file "$model/heldout.txt" --routing-stats
