@@ -45,10 +45,6 @@ nlohmann::json routing_json(const RoutingReport& report) {
   nlohmann::json layers = nlohmann::json::array();
   for (size_t layer = 0; layer < report.usage.size(); ++layer) {
     const ExpertUsage& usage = report.usage[layer];
-    int64_t total = 0;
-    for (int64_t count : usage.routed) total += count;
-    std::vector<double> shares;
-    for (int64_t count : usage.routed) shares.push_back(total ? double(count) / total : 0.0);
     // In the order of the "lru" entries (one per budget).
     std::vector<double> hit_rates;
     for (const ExpertCacheReplay& replay : report.replays) {
@@ -57,7 +53,7 @@ nlohmann::json routing_json(const RoutingReport& report) {
     layers.push_back({{"layer", layer},
                       {"entropy_bits", usage.entropy_bits},
                       {"normalized_entropy", usage.normalized_entropy},
-                      {"usage", shares},
+                      {"usage", usage.shares()},
                       {"lru_hit_rate", hit_rates}});
   }
   nlohmann::json lru = nlohmann::json::array();
@@ -80,10 +76,8 @@ void print_routing(const RoutingReport& report) {
   std::printf("\n");
   for (size_t layer = 0; layer < report.usage.size(); ++layer) {
     const ExpertUsage& usage = report.usage[layer];
-    int64_t total = 0;
-    for (int64_t count : usage.routed) total += count;
     std::printf("%5zu %8.3f %6.3f  ", layer, usage.entropy_bits, usage.normalized_entropy);
-    for (int64_t count : usage.routed) std::printf("%4.0f ", total ? 100.0 * count / total : 0.0);
+    for (double share : usage.shares()) std::printf("%4.0f ", 100.0 * share);
     for (const ExpertCacheReplay& replay : report.replays) {
       std::printf("  %7.1f%%", 100 * replay.layer_hit_rate(static_cast<int64_t>(layer)));
     }

@@ -8,6 +8,14 @@
 
 namespace localmoe {
 
+std::vector<double> ExpertUsage::shares() const {
+  int64_t total = 0;
+  for (int64_t count : routed) total += count;
+  std::vector<double> out;
+  for (int64_t count : routed) out.push_back(total ? static_cast<double>(count) / total : 0.0);
+  return out;
+}
+
 std::vector<ExpertUsage> expert_usage(const RoutingTrace& trace) {
   std::vector<ExpertUsage> layers(static_cast<size_t>(trace.num_layers()));
   for (int64_t layer = 0; layer < trace.num_layers(); ++layer) {
