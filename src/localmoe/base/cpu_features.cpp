@@ -31,7 +31,14 @@ bool bit(uint32_t reg, int index) { return (reg >> index) & 1u; }
 
 CpuFeatures detect() {
   CpuFeatures f;
-  const uint32_t max_leaf = cpuid(0, 0).eax;
+  const CpuidRegs leaf0 = cpuid(0, 0);
+  const uint32_t max_leaf = leaf0.eax;
+  // The vendor string is EBX, EDX, ECX: "GenuineIntel" or "AuthenticAMD".
+  if (leaf0.ebx == 0x756e6547 && leaf0.edx == 0x49656e69 && leaf0.ecx == 0x6c65746e) {
+    f.vendor = CpuVendor::kIntel;
+  } else if (leaf0.ebx == 0x68747541 && leaf0.edx == 0x69746e65 && leaf0.ecx == 0x444d4163) {
+    f.vendor = CpuVendor::kAmd;
+  }
   if (max_leaf < 1) return f;
   const CpuidRegs leaf1 = cpuid(1, 0);
   if (!bit(leaf1.ecx, 27) || !bit(leaf1.ecx, 28)) return f;  // no OSXSAVE or no AVX
@@ -82,6 +89,15 @@ std::string CpuFeatures::to_string() const {
   add(amx_bf16, "amx-bf16");
   add(amx_int8, "amx-int8");
   return out.empty() ? std::string("none") : out;
+}
+
+std::string_view cpu_vendor_name(CpuVendor vendor) {
+  switch (vendor) {
+    case CpuVendor::kIntel: return "intel";
+    case CpuVendor::kAmd: return "amd";
+    case CpuVendor::kOther: return "other";
+  }
+  return "other";
 }
 
 const CpuFeatures& cpu_features() {

@@ -4,10 +4,16 @@
 // is assumed from the build machine.
 
 #include <string>
+#include <string_view>
 
 namespace localmoe {
 
+// Who designed the cores: kernels tune memory streaming by it (hardware
+// prefetchers differ by vendor, not by ISA).
+enum class CpuVendor { kOther, kIntel, kAmd };
+
 struct CpuFeatures {
+  CpuVendor vendor = CpuVendor::kOther;
   bool avx2 = false;
   bool fma = false;
   bool f16c = false;
@@ -24,6 +30,9 @@ struct CpuFeatures {
   // "avx2 fma f16c avx512f avx512bw ..." (only the present ones).
   std::string to_string() const;
 };
+
+// "intel", "amd" or "other".
+std::string_view cpu_vendor_name(CpuVendor vendor);
 
 // Detected once; later calls return the cached result.
 const CpuFeatures& cpu_features();
