@@ -64,8 +64,36 @@ class ThreadPool {
     run_on_all(job);
   }
 
+  // Like parallel_for, but [0, count) is cut into about 32 chunks per thread
+  // (multiples of `grain`) that threads take from a shared counter as they
+  // finish, so body(begin, end, thread_index) runs several times per thread.
+  // For memory-bound loops: threads sharing one memory bus progress unevenly,
+  // and with a static split the first to finish sits idle (decode's
+  // matrix-vector products went from 82% to 85% of the bandwidth roofline).
+  template <typename Body>
+  void parallel_for_balanced(int64_t count, int64_t grain, Body&& body) {
+    if (count <= 0) return;
+    const int64_t units = (count + grain - 1) / grain;
+    if (num_threads_ == 1 || units == 1) {
+      body(int64_t{0}, count, 0);
+      return;
+    }
+    const int64_t chunk_units = std::max<int64_t>(1, units / (int64_t{num_threads_} * kChunksPerThread));
+    std::atomic<int64_t> next_unit{0};
+    auto job = [&](int t) {
+      for (;;) {
+        const int64_t unit = next_unit.fetch_add(chunk_units, std::memory_order_relaxed);
+        if (unit >= units) return;
+        body(unit * grain, std::min(count, (unit + chunk_units) * grain), t);
+      }
+    };
+    run_on_all(job);
+  }
+
  private:
   void worker_loop(int thread_index);
+
+  static constexpr int64_t kChunksPerThread = 32;
 
   int num_threads_;
   std::vector<std::thread> workers_;
