@@ -4,10 +4,12 @@
 // Prefill of a short prompt is reported against the measured peak FLOP/s.
 //
 //   decode_roofline [--dtype bf16|f16|f32] [--threads N] [--tokens N] [--runs N]
+//                   [--kernels best|AVX512_BF16|AVX3|...]
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +22,7 @@
 using namespace localmoe;
 
 int main(int argc, char** argv) {
-  std::string dtype_arg = "bf16";
+  std::string dtype_arg = "bf16", kernels_arg = "best";
   int threads = 2, decode_tokens = 48, runs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -28,12 +30,21 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
     else if (flag == "--tokens") decode_tokens = std::atoi(argv[i + 1]);
     else if (flag == "--runs") runs = std::atoi(argv[i + 1]);
+    else if (flag == "--kernels") kernels_arg = argv[i + 1];
+  }
+  try {
+    kernels::select_variant(kernels_arg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "decode_roofline: %s\n", e.what());
+    return 2;
   }
   const DType dtype = dtype_arg == "f32" ? DType::kF32 : dtype_arg == "f16" ? DType::kF16 : DType::kBF16;
 
   Allocator allocator;
   ThreadPool pool(threads);
-  std::printf("cpu: %s; kernels: %s; threads: %d\n", cpu_features().to_string().c_str(),
+  std::printf("cpu: %s %s; kernels: %s; threads: %d\n",
+              std::string(cpu_vendor_name(cpu_features().vendor)).c_str(),
+              cpu_features().to_string().c_str(),
               std::string(kernels::current_variant()).c_str(), threads);
 
   const double peak_flops = bench::median(bench::measure_peak_flops(pool, 5));

@@ -68,7 +68,8 @@ struct MatmulCase {
 
 TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
   const MatmulCase cases[] = {{1, 1, 1},    {7, 7, 3},    {13, 4097, 5}, {64, 256, 1},
-                              {33, 100, 9}, {5, 31, 4},   {4, 16, 2},    {130, 65, 1}};
+                              {33, 100, 9}, {5, 31, 4},   {4, 16, 2},    {130, 65, 1},
+                              {9, 100, 1},  {3, 5000, 1},  {2, 40000, 1}};
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
@@ -92,6 +93,28 @@ TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
           for (int64_t n = c.rows; n < ldy; ++n) ASSERT_EQ(y[t * ldy + n], -7.0f);
         }
       }
+    }
+  }
+}
+
+// A one-hot weight row picks one activation: every variant must return it
+// bit for bit, whatever order it reads x in (the BF16 decode product reads
+// it split into even and odd features).
+TEST_P(KernelsTest, MatmulKeepsEveryBitOfTheActivations) {
+  ThreadPool pool(2);
+  const int64_t cols = 300;
+  std::vector<float> x = random_vector(cols);
+  x[0] = 0x1.fffffep+3f;   // all 24 significand bits set
+  x[1] = -0x1.000002p-7f;  // the lowest bit alone below the leading one
+  x[2] = 0x1.555556p-60f;
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    std::vector<float> w(cols * cols, 0.0f);
+    for (int64_t n = 0; n < cols; ++n) w[n * cols + n] = 1.0f;
+    const StoredMatrix identity = store(w, cols, cols, dtype);
+    std::vector<float> y(cols);
+    matmul(identity.view, x.data(), 1, y.data(), cols, pool);
+    for (int64_t n = 0; n < cols; ++n) {
+      ASSERT_EQ(y[n], x[n]) << dtype_name(dtype) << " n=" << n;
     }
   }
 }

@@ -35,6 +35,9 @@ const KernelTable& generic_kernels();
 // Highway's dynamic dispatch over its compiled targets; `target_name` is the
 // Highway target in use ("AVX3", "AVX2", ...).
 const KernelTable& highway_kernels();
+// The same with decode's matrix-vector products prefetching their weight
+// stream in software (kernels.cpp says on which CPUs that pays).
+const KernelTable& highway_prefetching_kernels();
 // Highway targets this CPU supports among those compiled, best first, and a
 // way to pin one (hwy::SetSupportedTargetsForTest underneath).
 std::vector<std::string> highway_targets();

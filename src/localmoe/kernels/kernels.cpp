@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "localmoe/base/cpu_features.h"
 #include "localmoe/base/error.h"
 #include "localmoe/kernels/kernel_table.h"
 
@@ -29,8 +30,28 @@ constexpr int64_t kRowGrain = 4;
 
 // ---- variant selection -------------------------------------------------------
 
+// Every Highway target also comes as "<TARGET>_PREFETCH": decode's weight
+// stream prefetched in software. On Intel cores (Sapphire Rapids measured)
+// the hardware prefetchers alone leave a BF16 matrix-vector product at about
+// two thirds of a plain sum's bandwidth and the software prefetch closes the
+// gap; on AMD Zen 4 software prefetch made the same stream slower. So "best"
+// prefetches on Intel only. docs/performance.md has the figures.
+constexpr std::string_view kPrefetchSuffix = "_PREFETCH";
+
+bool prefetch_pays_here() { return cpu_features().vendor == CpuVendor::kIntel; }
+
 std::vector<std::string> available_variants() {
-  std::vector<std::string> names = highway_targets();
+  std::vector<std::string> names;
+  for (const std::string& target : highway_targets()) {
+    const std::string prefetching = target + std::string(kPrefetchSuffix);
+    if (prefetch_pays_here()) {
+      names.push_back(prefetching);
+      names.push_back(target);
+    } else {
+      names.push_back(target);
+      names.push_back(prefetching);
+    }
+  }
   names.emplace_back("generic");
   return names;
 }
@@ -46,6 +67,9 @@ void select_variant(std::string_view name) {
   }
   if (chosen == "generic") {
     g_table = &generic_kernels();
+  } else if (chosen.ends_with(kPrefetchSuffix)) {
+    pin_highway_target(std::string_view(chosen).substr(0, chosen.size() - kPrefetchSuffix.size()));
+    g_table = &highway_prefetching_kernels();
   } else {
     pin_highway_target(chosen);
     g_table = &highway_kernels();
@@ -76,8 +100,9 @@ void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t 
     total_rows += target.w->rows();
   }
   const KernelTable& kernels = table();
-  // Each thread takes one contiguous range of the stacked rows of all targets.
-  pool.parallel_for(total_rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
+  // Threads take chunks of the stacked rows of all targets as they finish:
+  // each chunk is still one long sequential stream.
+  pool.parallel_for_balanced(total_rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
     int64_t offset = 0;
     for (const MatmulTarget& target : targets) {
       const int64_t rows = target.w->rows();

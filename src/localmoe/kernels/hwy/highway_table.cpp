@@ -12,6 +12,8 @@ namespace localmoe::kernels {
 
 void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens,
                          int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
+void highway_matmul_rows_prefetching(const TensorView& w, const float* x, int64_t num_tokens,
+                                     int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
 float highway_dot(const float* a, const float* b, int64_t n);
 void highway_axpy(float a, const float* x, int64_t n, float* y);
 float highway_sum(const float* x, int64_t n);
@@ -36,6 +38,16 @@ const KernelTable& highway_kernels() {
       .sum = highway_sum,
       .fma_peak_probe = highway_fma_peak_probe,
   };
+  return table;
+}
+
+const KernelTable& highway_prefetching_kernels() {
+  static const KernelTable table = [] {
+    KernelTable t = highway_kernels();
+    t.name = "highway_prefetching";
+    t.matmul_rows = highway_matmul_rows_prefetching;
+    return t;
+  }();
   return table;
 }
 
