@@ -31,11 +31,12 @@ constexpr int64_t kRowGrain = 4;
 // ---- variant selection -------------------------------------------------------
 
 // Every Highway target also comes as "<TARGET>_PREFETCH": decode's weight
-// stream prefetched in software. On Intel cores (Sapphire Rapids measured)
-// the hardware prefetchers alone leave a BF16 matrix-vector product at about
-// two thirds of a plain sum's bandwidth and the software prefetch closes the
-// gap; on AMD Zen 4 software prefetch made the same stream slower. So "best"
-// prefetches on Intel only. docs/performance.md has the figures.
+// stream prefetched in software, BF16 read as even/odd halves of 32-bit
+// lanes (matmul_hwy.cc). On Intel cores (Sapphire Rapids measured) the
+// hardware prefetchers alone leave a BF16 matrix-vector product at about
+// two thirds of a plain sum's bandwidth, and this closes the gap; on AMD
+// Zen 4 both the prefetch and the even/odd split made the stream slower. So
+// "best" prefetches on Intel only. docs/performance.md has the figures.
 constexpr std::string_view kPrefetchSuffix = "_PREFETCH";
 
 bool prefetch_pays_here() { return cpu_features().vendor == CpuVendor::kIntel; }

@@ -92,30 +92,43 @@ HWY_INLINE void tile(const W* w, int64_t cols, const float* x, int64_t n0, int64
 //   short streams, a page each, and loses half the bandwidth).
 // - Few instructions per cache line. The core keeps only so many loads in
 //   flight, and every instruction waiting on a missed line takes a slot in
-//   the out-of-order window; widening BF16 with a zero-extending shuffle and a
-//   shift per 16 weights left a 2048-wide product at 62% of a plain sum's
-//   bandwidth. So BF16 is loaded 64 bytes at a time as 32-bit lanes: the even
-//   weight of each lane is `lane << 16`, the odd one `lane & 0xFFFF0000`, each
-//   already an f32, against an x whose even and odd features were separated
-//   once per call.
-// - Optionally, a software prefetch kPrefetchBytes ahead of the loads, one per
-//   cache line, for CPUs whose hardware prefetchers alone leave the stream
-//   short of the line-fill limit (see kernels.cpp for which).
+//   the out-of-order window. BF16 widened with a zero-extending shuffle and a
+//   shift per 16 weights can instead be loaded 64 bytes at a time as 32-bit
+//   lanes: the even weight of each lane is `lane << 16`, the odd one
+//   `lane & 0xFFFF0000`, each already an f32, against an x whose even and odd
+//   features were separated once per call.
+// - A software prefetch a page ahead of the loads, one per cache line, for
+//   CPUs whose hardware prefetchers alone leave the stream short of the
+//   line-fill limit.
+// The last two go together, as one DecodeStream: on Sapphire Rapids they
+// took a 2048-wide BF16 product from 64% to 95% of a plain sum's bandwidth,
+// while on Zen 4 each measured slower than plain widening without prefetch.
+// kernels.cpp chooses per CPU.
+
+// How a decode product streams its weights: one per kernel table.
+struct DecodeStream {
+  int64_t prefetch_bytes;  // software prefetch distance; 0 = hardware prefetchers alone
+  bool bf16_even_odd;      // BF16 as 32-bit lanes split even/odd, else widened to f32
+};
+constexpr DecodeStream kHardwarePrefetchedStream{/*prefetch_bytes=*/0, /*bf16_even_odd=*/false};
+// 4 KiB: a page, the reach at which the product matched a plain sum on
+// Sapphire Rapids (1 and 2 KiB fell short, 8 and 16 KiB no better).
+constexpr DecodeStream kSoftwarePrefetchedStream{/*prefetch_bytes=*/4096, /*bf16_even_odd=*/true};
 
 // x's features in the order the even/odd BF16 product consumes them: in each
-// block of 2 * lanes features, the even ones, then the odd ones. The product
-// needs it on the stack, so it is bounded; wider inputs (beyond every
-// published model's) take the widening product.
+// block of 2 * lanes features, the even ones, then the odd ones. It lives on
+// the stack, so it is bounded (128 KiB); wider inputs take the widening
+// product.
 constexpr int64_t kMaxEvenOddCols = 32768;
 
-// Software prefetch for the stream at p, kPrefetchBytes ahead, one per line
+// Software prefetch for the stream at p, kStream.prefetch_bytes ahead, one per line
 // of the bytes this iteration loads. Into L2, not L1 (locality 2 is
 // prefetcht1 on x86): with two threads streaming, prefetching into L1 reached
 // 83-87% of a plain sum's bandwidth, into L2 92-94%.
-template <int64_t kPrefetchBytes, size_t kIterationBytes>
+template <DecodeStream kStream, size_t kIterationBytes>
 HWY_INLINE void prefetch_ahead(const void* p) {
-  if constexpr (kPrefetchBytes > 0) {
-    const char* ahead = static_cast<const char*>(p) + kPrefetchBytes;
+  if constexpr (kStream.prefetch_bytes > 0) {
+    const char* ahead = static_cast<const char*>(p) + kStream.prefetch_bytes;
     for (size_t line = 0; line < kIterationBytes; line += 64) {
       __builtin_prefetch(ahead + line, /*rw=*/0, /*locality=*/2);
     }
@@ -138,7 +151,7 @@ HWY_INLINE int64_t split_even_odd(const float* x, int64_t cols, float* x_even_od
 
 // One BF16 row against x split by split_even_odd over its first `covered`
 // features; four accumulators hide the FMA latency.
-template <int64_t kPrefetchBytes>
+template <DecodeStream kStream>
 HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols,
                                         int64_t covered, const float* x_even_odd,
                                         const float* x) {
@@ -152,7 +165,7 @@ HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols
   hn::Vec<DF> a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
   int64_t k = 0;
   for (; k + 4 * lanes <= covered; k += 4 * lanes) {
-    prefetch_ahead<kPrefetchBytes, 4 * hn::MaxLanes(DF()) * sizeof(uint16_t)>(row + k);
+    prefetch_ahead<kStream, 4 * hn::MaxLanes(DF()) * sizeof(uint16_t)>(row + k);
     const auto v0 = lanes_at(k);
     const auto v1 = lanes_at(k + 2 * lanes);
     a0 = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(v0)), hn::LoadU(df, x_even_odd + k), a0);
@@ -174,16 +187,15 @@ HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols
   return sum;
 }
 
-// One row of any stored dtype, widened to f32 16 weights at a time (F32 and
-// F16, and BF16 rows too wide for the even/odd split).
-template <int64_t kPrefetchBytes, typename W>
+// One row of any stored dtype, widened to f32 a vector at a time.
+template <DecodeStream kStream, typename W>
 HWY_INLINE float gemv_row(const W* row, int64_t cols, const float* x) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   hn::Vec<DF> a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
   int64_t k = 0;
   for (; k + 4 * lanes <= cols; k += 4 * lanes) {
-    prefetch_ahead<kPrefetchBytes, 4 * hn::MaxLanes(DF()) * sizeof(W)>(row + k);
+    prefetch_ahead<kStream, 4 * hn::MaxLanes(DF()) * sizeof(W)>(row + k);
     a0 = hn::MulAdd(load_weights(df, row + k), hn::LoadU(df, x + k), a0);
     a1 = hn::MulAdd(load_weights(df, row + k + lanes), hn::LoadU(df, x + k + lanes), a1);
     a2 = hn::MulAdd(load_weights(df, row + k + 2 * lanes), hn::LoadU(df, x + k + 2 * lanes), a2);
@@ -197,28 +209,28 @@ HWY_INLINE float gemv_row(const W* row, int64_t cols, const float* x) {
   return sum;
 }
 
-template <int64_t kPrefetchBytes, typename W>
+template <DecodeStream kStream, typename W>
 void gemv_rows(const W* w, int64_t cols, const float* x, int64_t row_begin, int64_t row_end,
                float* y) {
-  if constexpr (std::is_same_v<W, hwy::bfloat16_t>) {
+  if constexpr (kStream.bf16_even_odd && std::is_same_v<W, hwy::bfloat16_t>) {
     if (cols <= kMaxEvenOddCols) {
       HWY_ALIGN float x_even_odd[kMaxEvenOddCols];
       const int64_t covered = split_even_odd(x, cols, x_even_odd);
       for (int64_t n = row_begin; n < row_end; ++n) {
-        y[n] = gemv_row_bf16_even_odd<kPrefetchBytes>(w + n * cols, cols, covered, x_even_odd, x);
+        y[n] = gemv_row_bf16_even_odd<kStream>(w + n * cols, cols, covered, x_even_odd, x);
       }
       return;
     }
   }
-  for (int64_t n = row_begin; n < row_end; ++n) y[n] = gemv_row<kPrefetchBytes>(w + n * cols, cols, x);
+  for (int64_t n = row_begin; n < row_end; ++n) y[n] = gemv_row<kStream>(w + n * cols, cols, x);
 }
 
 // ---- prefill and small batches -------------------------------------------------
 
-template <int64_t kPrefetchBytes, typename W>
+template <DecodeStream kStream, typename W>
 void matmul_rows_typed(const W* w, int64_t cols, const float* x, int64_t num_tokens,
                        int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  if (num_tokens == 1) return gemv_rows<kPrefetchBytes>(w, cols, x, row_begin, row_end, y);
+  if (num_tokens == 1) return gemv_rows<kStream>(w, cols, x, row_begin, row_end, y);
   int64_t n = row_begin;
   for (; n + kRowTile <= row_end; n += kRowTile) {
     int64_t t = 0;
@@ -232,19 +244,19 @@ void matmul_rows_typed(const W* w, int64_t cols, const float* x, int64_t num_tok
   }
 }
 
-template <int64_t kPrefetchBytes>
+template <DecodeStream kStream>
 void matmul_rows_any(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
                      int64_t row_end, float* y, int64_t ldy) {
   const int64_t cols = w.cols();
   switch (w.dtype) {
     case DType::kF32:
-      return matmul_rows_typed<kPrefetchBytes>(w.as<float>(), cols, x, num_tokens, row_begin,
+      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin,
                                                row_end, y, ldy);
     case DType::kBF16:
-      return matmul_rows_typed<kPrefetchBytes>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens,
+      return matmul_rows_typed<kStream>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens,
                                                row_begin, row_end, y, ldy);
     case DType::kF16:
-      return matmul_rows_typed<kPrefetchBytes>(w.as<hwy::float16_t>(), cols, x, num_tokens,
+      return matmul_rows_typed<kStream>(w.as<hwy::float16_t>(), cols, x, num_tokens,
                                                row_begin, row_end, y, ldy);
     default: LM_CHECK(false && "matmul weight dtype must be F32, F16 or BF16");
   }
@@ -252,15 +264,12 @@ void matmul_rows_any(const TensorView& w, const float* x, int64_t num_tokens, in
 
 void MatmulRows(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
                 int64_t row_end, float* y, int64_t ldy) {
-  matmul_rows_any<0>(w, x, num_tokens, row_begin, row_end, y, ldy);
+  matmul_rows_any<kHardwarePrefetchedStream>(w, x, num_tokens, row_begin, row_end, y, ldy);
 }
 
-// 4 KiB ahead: a page, the reach at which a 2048-wide BF16 product matched a
-// plain sum's bandwidth on Sapphire Rapids (1 and 2 KiB fell short, 8 KiB no
-// better).
 void MatmulRowsPrefetching(const TensorView& w, const float* x, int64_t num_tokens,
                            int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  matmul_rows_any<4096>(w, x, num_tokens, row_begin, row_end, y, ldy);
+  matmul_rows_any<kSoftwarePrefetchedStream>(w, x, num_tokens, row_begin, row_end, y, ldy);
 }
 
 }  // namespace localmoe::kernels::HWY_NAMESPACE
