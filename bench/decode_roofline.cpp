@@ -4,7 +4,7 @@
 // Prefill of a short prompt is reported against the measured peak FLOP/s.
 //
 //   decode_roofline [--dtype bf16|f16|f32] [--threads N] [--tokens N] [--runs N]
-//                   [--kernels best|AVX512_BF16|AVX3|...]
+//                   [--kernels best|AVX3_PREFETCH|AVX3|...]
 
 #include <chrono>
 #include <cstdio>
