@@ -94,8 +94,8 @@ void run_generate(const GenerateOptions& o) {
   init_logging(o.log_level);
   kernels::select_variant(o.kernels);
   ThreadPool pool(o.threads);
-  spdlog::info("cpu: {} {}; kernels: {}; threads: {}", cpu_vendor_name(cpu_features().vendor),
-               cpu_features().to_string(), kernels::current_variant(), pool.num_threads());
+  spdlog::info("cpu: {}; kernels: {}; threads: {}", cpu_features().describe(),
+               kernels::current_variant(), pool.num_threads());
 
   const int sources = !o.prompt_ids.empty() + !o.prompt.empty() + !o.chat_file.empty();
   if (sources != 1) {

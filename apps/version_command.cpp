@@ -8,9 +8,7 @@ namespace localmoe::apps {
 void add_version_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("version", "Print the version and the CPU features in use");
   cmd->callback([] {
-    const CpuFeatures& cpu = cpu_features();
-    std::printf("localmoe 0.1.0\ncpu: %s %s\n", std::string(cpu_vendor_name(cpu.vendor)).c_str(),
-                cpu.to_string().c_str());
+    std::printf("localmoe 0.1.0\ncpu: %s\n", cpu_features().describe().c_str());
   });
 }
 

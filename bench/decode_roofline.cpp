@@ -42,9 +42,7 @@ int main(int argc, char** argv) {
 
   Allocator allocator;
   ThreadPool pool(threads);
-  std::printf("cpu: %s %s; kernels: %s; threads: %d\n",
-              std::string(cpu_vendor_name(cpu_features().vendor)).c_str(),
-              cpu_features().to_string().c_str(),
+  std::printf("cpu: %s; kernels: %s; threads: %d\n", cpu_features().describe().c_str(),
               std::string(kernels::current_variant()).c_str(), threads);
 
   const double peak_flops = bench::median(bench::measure_peak_flops(pool, 5));

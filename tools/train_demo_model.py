@@ -27,7 +27,6 @@ import sys
 import time
 
 
-
 def choose_openblas_kernels():
     """OpenBLAS (behind Debian's PyTorch) picks its GEMM kernels from the CPU
     model, and on virtual machines that report a generic model it falls back

@@ -38,7 +38,9 @@ TEST(ThreadPool, BalancedParallelForCoversEveryIndexOnceInGrainMultiples) {
       });
       for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[i].load(), 1) << count << " " << i;
       // A large range really is cut into many chunks, not one per thread.
-      if (threads > 1 && count == 100003) EXPECT_GE(calls.load(), 16 * threads);
+      if (threads > 1 && count == 100003) {
+        EXPECT_GE(calls.load(), 16 * threads);
+      }
     }
   }
 }

@@ -91,13 +91,11 @@ std::string CpuFeatures::to_string() const {
   return out.empty() ? std::string("none") : out;
 }
 
-std::string_view cpu_vendor_name(CpuVendor vendor) {
-  switch (vendor) {
-    case CpuVendor::kIntel: return "intel";
-    case CpuVendor::kAmd: return "amd";
-    case CpuVendor::kOther: return "other";
-  }
-  return "other";
+std::string CpuFeatures::describe() const {
+  const char* vendor_name = vendor == CpuVendor::kIntel ? "intel"
+                            : vendor == CpuVendor::kAmd ? "amd"
+                                                        : "other";
+  return std::string(vendor_name) + " " + to_string();
 }
 
 const CpuFeatures& cpu_features() {

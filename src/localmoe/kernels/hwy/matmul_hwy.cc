@@ -121,8 +121,8 @@ constexpr DecodeStream kSoftwarePrefetchedStream{/*prefetch_bytes=*/4096, /*bf16
 // product.
 constexpr int64_t kMaxEvenOddCols = 32768;
 
-// Software prefetch for the stream at p, kStream.prefetch_bytes ahead, one per line
-// of the bytes this iteration loads. Into L2, not L1 (locality 2 is
+// Software prefetch for the stream at p, kStream.prefetch_bytes ahead, one per
+// line of the bytes this iteration loads. Into L2, not L1 (locality 2 is
 // prefetcht1 on x86): with two threads streaming, prefetching into L1 reached
 // 83-87% of a plain sum's bandwidth, into L2 92-94%.
 template <DecodeStream kStream, size_t kIterationBytes>
@@ -250,14 +250,14 @@ void matmul_rows_any(const TensorView& w, const float* x, int64_t num_tokens, in
   const int64_t cols = w.cols();
   switch (w.dtype) {
     case DType::kF32:
-      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin,
-                                               row_end, y, ldy);
+      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin, row_end,
+                                        y, ldy);
     case DType::kBF16:
       return matmul_rows_typed<kStream>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens,
-                                               row_begin, row_end, y, ldy);
+                                        row_begin, row_end, y, ldy);
     case DType::kF16:
       return matmul_rows_typed<kStream>(w.as<hwy::float16_t>(), cols, x, num_tokens,
-                                               row_begin, row_end, y, ldy);
+                                        row_begin, row_end, y, ldy);
     default: LM_CHECK(false && "matmul weight dtype must be F32, F16 or BF16");
   }
 }
