@@ -7,7 +7,7 @@ ASAN_BUILD  ?= build-asan
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build test test-asan run bench fuzz demo-model clean
+.PHONY: deps configure build test test-asan check-format format run bench fuzz demo-model clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -24,7 +24,14 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target parser_tests
 	ctest --test-dir $(ASAN_BUILD) -L parser --output-on-failure -j $(JOBS)
 
-test: test-asan build
+# The tree must match .clang-format before anything is built.
+check-format: deps
+	bash scripts/check-format.sh
+
+format:
+	bash scripts/check-format.sh --fix
+
+test: check-format test-asan build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 run: build

@@ -36,8 +36,8 @@ std::string known_models() {
 void run_advise(const AdviseArgs& args) {
   std::optional<Scenario> scenario = parse_enum<Scenario>(args.scenario);
   if (!scenario) {
-    throw make_error(ErrorKind::kInvalidArgument, "unknown --scenario '", args.scenario, "'; expected ",
-                     enum_choices<Scenario>());
+    throw make_error(ErrorKind::kInvalidArgument, "unknown --scenario '", args.scenario,
+                     "'; expected ", enum_choices<Scenario>());
   }
   std::optional<HardwareSpec> hw = find_hardware(args.hardware);
   if (!hw) {
@@ -52,12 +52,14 @@ void run_advise(const AdviseArgs& args) {
   request.scenario = *scenario;
   request.hardware = *hw;
   request.gpus = args.gpus;
-  request.gpu_memory_utilization = args.utilization > 0 ? args.utilization : (hw->is_cpu ? 0.5 : 0.9);
+  request.gpu_memory_utilization =
+      args.utilization > 0 ? args.utilization : (hw->is_cpu ? 0.5 : 0.9);
   for (const std::string& name : args.models) {
     std::optional<ModelSpec> spec = resolve_model(name, args.models_dir);
     if (!spec) {
-      throw make_error(ErrorKind::kNotFound, "model '", name,
-                       "' is neither a directory with config.json nor a known id; known ids:", known_models());
+      throw make_error(
+          ErrorKind::kNotFound, "model '", name,
+          "' is neither a directory with config.json nor a known id; known ids:", known_models());
     }
     request.models.push_back(*spec);
   }
@@ -79,18 +81,24 @@ void run_advise(const AdviseArgs& args) {
 
 void add_advise_command(CLI::App& app) {
   auto args = std::make_shared<AdviseArgs>();
-  CLI::App* cmd = app.add_subcommand("advise", "Recommend quantization, parallelism and batching for a model");
-  cmd->add_option("--model", args->models, "model directory or known id (repeat for multi_model)")->required();
+  CLI::App* cmd =
+      app.add_subcommand("advise", "Recommend quantization, parallelism and batching for a model");
+  cmd->add_option("--model", args->models, "model directory or known id (repeat for multi_model)")
+      ->required();
   cmd->add_option("--scenario", args->scenario, "chat|code|high_throughput|low_latency|multi_model")
       ->capture_default_str();
-  cmd->add_option("--hardware", args->hardware, "l40s, a100_40gb, a100_80gb, h100_sxm, h100_pcie, h200, rtx4090, l4, cpu")
+  cmd->add_option("--hardware", args->hardware,
+                  "l40s, a100_40gb, a100_80gb, h100_sxm, h100_pcie, h200, rtx4090, l4, cpu")
       ->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "devices available")->capture_default_str();
-  cmd->add_option("--gpu-memory-utilization", args->utilization, "fraction of each device the engine may use (default 0.9 on a GPU, 0.5 on the CPU)");
+  cmd->add_option(
+      "--gpu-memory-utilization", args->utilization,
+      "fraction of each device the engine may use (default 0.9 on a GPU, 0.5 on the CPU)");
   cmd->add_option("--format", args->format, "table|yaml|json")
       ->check(CLI::IsMember({"table", "yaml", "json"}))
       ->capture_default_str();
-  cmd->add_option("--models-dir", args->models_dir, "where model ids resolve")->capture_default_str();
+  cmd->add_option("--models-dir", args->models_dir, "where model ids resolve")
+      ->capture_default_str();
   cmd->callback([args] { run_advise(*args); });
 }
 

@@ -47,7 +47,8 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   size_t pos = 0;
   while (pos <= text.size()) {
     const size_t comma = text.find(',', pos);
-    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    const std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t used = 0;
     long value = 0;
     try {
@@ -169,7 +170,8 @@ void add_generate_command(CLI::App& app) {
                   "JSON file of chat messages, rendered with the model's chat template");
   cmd->add_option("-n,--max-tokens", options->max_tokens, "New tokens at most")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", options->temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temperature", options->temperature, "0 = greedy")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", options->top_k, "Keep the k most likely tokens (0 = all)");
   cmd->add_option("--top-p", options->top_p, "Nucleus sampling mass");
   cmd->add_option("--seed", options->seed, "Seed for reproducible sampling");

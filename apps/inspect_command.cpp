@@ -54,14 +54,15 @@ ordered_json config_report(const ModelConfig& c) {
   if (c.position == PositionKind::kRope) {
     j["position"] = "rope";
     j["rope_theta"] = c.rope_theta;
-    if (c.rope_scaling == RopeScalingKind::kLinear) j["rope_linear_scaling"] = c.rope_scaling_factor;
+    if (c.rope_scaling == RopeScalingKind::kLinear)
+      j["rope_linear_scaling"] = c.rope_scaling_factor;
   } else {
     j["position"] = "learned";
   }
   j["sliding_window"] = c.sliding_window ? ordered_json(*c.sliding_window) : ordered_json(nullptr);
   j["tie_word_embeddings"] = c.tie_word_embeddings;
-  j["torch_dtype"] = c.torch_dtype ? ordered_json(std::string(dtype_name(*c.torch_dtype)))
-                                   : ordered_json(nullptr);
+  j["torch_dtype"] =
+      c.torch_dtype ? ordered_json(std::string(dtype_name(*c.torch_dtype))) : ordered_json(nullptr);
   return j;
 }
 
@@ -90,7 +91,7 @@ ordered_json inspect(const std::string& path) {
   ordered_json report;
   report["path"] = path;
   report["config"] = std::filesystem::is_directory(path) ? config_report(load_hf_config(path))
-                                                          : ordered_json(nullptr);
+                                                         : ordered_json(nullptr);
   const std::unique_ptr<TensorSource> source = open_checkpoint(path);
   report["checkpoint"] = source->description();
   report.update(census_report(take_parameter_census(*source)));
@@ -141,7 +142,8 @@ void print_text(const ordered_json& report) {
                 static_cast<long long>(tally["tensors"].get<int64_t>()),
                 human_bytes(tally["bytes"].get<double>()).c_str());
   }
-  std::printf("\n%s tensors, %s (%s bytes)\n", with_commas(report["num_tensors"].get<int64_t>()).c_str(),
+  std::printf("\n%s tensors, %s (%s bytes)\n",
+              with_commas(report["num_tensors"].get<int64_t>()).c_str(),
               human_bytes(report["total_bytes"].get<double>()).c_str(),
               with_commas(report["total_bytes"].get<int64_t>()).c_str());
 }
@@ -153,7 +155,8 @@ void add_inspect_command(CLI::App& app) {
       "inspect", "Describe a checkpoint: architecture, parameters by part, dtypes and bytes");
   auto path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  cmd->add_option("path", *path, "Model directory (config.json + safetensors) or a .safetensors file")
+  cmd->add_option("path", *path,
+                  "Model directory (config.json + safetensors) or a .safetensors file")
       ->required();
   cmd->add_flag("--json", *as_json, "Print the report as one JSON object");
   cmd->callback([path, as_json] {

@@ -84,10 +84,11 @@ void print_routing(const RoutingReport& report) {
     std::printf("\n");
   }
   for (const ExpertCacheReplay& replay : report.replays) {
-    std::printf("LRU expert cache at %.0f%% of experts (%lld resident): hit rate %.1f%% over %lld "
-                "lookups\n",
-                replay.budget_fraction * 100, static_cast<long long>(replay.capacity),
-                100 * replay.hit_rate(), static_cast<long long>(replay.accesses));
+    std::printf(
+        "LRU expert cache at %.0f%% of experts (%lld resident): hit rate %.1f%% over %lld "
+        "lookups\n",
+        replay.budget_fraction * 100, static_cast<long long>(replay.capacity),
+        100 * replay.hit_rate(), static_cast<long long>(replay.accesses));
   }
 }
 
@@ -126,8 +127,10 @@ void run_perplexity(const PerplexityOptions& o) {
 
   if (o.json) {
     nlohmann::json out = {
-        {"model", o.model},          {"file", o.file},
-        {"context", context},        {"tokens", tokens.size()},
+        {"model", o.model},
+        {"file", o.file},
+        {"context", context},
+        {"tokens", tokens.size()},
         {"tokens_scored", result.tokens_scored},
         {"mean_nll", result.mean_nll()},
         {"perplexity", result.perplexity()},
@@ -138,8 +141,8 @@ void run_perplexity(const PerplexityOptions& o) {
     return;
   }
   std::printf("perplexity %.4f (mean NLL %.5f nats over %lld tokens, context %lld)\n",
-              result.perplexity(), result.mean_nll(),
-              static_cast<long long>(result.tokens_scored), static_cast<long long>(context));
+              result.perplexity(), result.mean_nll(), static_cast<long long>(result.tokens_scored),
+              static_cast<long long>(context));
   if (routing) print_routing(*routing);
 }
 

@@ -35,13 +35,15 @@ std::string render_chat(const Tokenizer& tokenizer, const std::string& path) {
   try {
     chat = nlohmann::ordered_json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw make_error(ErrorKind::kInvalidArgument, "chat file '", path, "': invalid JSON: ", e.what());
+    throw make_error(ErrorKind::kInvalidArgument, "chat file '", path,
+                     "': invalid JSON: ", e.what());
   }
   nlohmann::ordered_json messages = chat;
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
   bool add_generation_prompt = true;
   if (chat.is_object()) {
-    if (!chat.contains("messages")) throw make_error(ErrorKind::kInvalidArgument, "chat file '", path, "': no \"messages\"");
+    if (!chat.contains("messages"))
+      throw make_error(ErrorKind::kInvalidArgument, "chat file '", path, "': no \"messages\"");
     messages = chat["messages"];
     for (auto it = chat.begin(); it != chat.end(); ++it) {
       if (it.key() == "add_generation_prompt") {
@@ -91,12 +93,16 @@ void run(const TokenizeOptions& o) {
 
 void add_tokenize_command(CLI::App& app) {
   auto options = std::make_shared<TokenizeOptions>();
-  CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids of a text (or of a chat, through the chat template)");
-  cmd->add_option("--model", options->model_dir, "Model directory (tokenizer.json, vocab.json + merges.txt or tokenizer.model)")
+  CLI::App* cmd = app.add_subcommand(
+      "tokenize", "Print the token ids of a text (or of a chat, through the chat template)");
+  cmd->add_option("--model", options->model_dir,
+                  "Model directory (tokenizer.json, vocab.json + merges.txt or tokenizer.model)")
       ->required();
   cmd->add_option("text", options->text, "Text to tokenize");
-  cmd->add_option("--chat", options->chat_file, "JSON file of chat messages, rendered with the model's chat template");
-  cmd->add_flag("--json", options->json, "Print a JSON object with token_ids, tokens, pieces and the decoded text");
+  cmd->add_option("--chat", options->chat_file,
+                  "JSON file of chat messages, rendered with the model's chat template");
+  cmd->add_flag("--json", options->json,
+                "Print a JSON object with token_ids, tokens, pieces and the decoded text");
   cmd->add_flag("--no-special", options->no_special, "Do not add BOS / EOS around the text");
   cmd->callback([options] {
     if (options->text.empty() == options->chat_file.empty())

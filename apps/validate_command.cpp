@@ -31,24 +31,28 @@ void run_validate(const ValidateArgs& args) {
     std::fputs(describe_config_fields().c_str(), stdout);
     return;
   }
-  if (args.config.empty()) throw make_error(ErrorKind::kInvalidArgument, "validate needs --config FILE[:PROFILE]");
+  if (args.config.empty())
+    throw make_error(ErrorKind::kInvalidArgument, "validate needs --config FILE[:PROFILE]");
   LoadOptions options;
   options.config_arg = args.config;
   options.overrides = args.overrides;
   options.models_dir = args.models_dir;
   if (!args.hardware.empty()) {
     std::optional<HardwareSpec> hw = find_hardware(args.hardware);
-    if (!hw) throw make_error(ErrorKind::kInvalidArgument, "unknown --hardware '", args.hardware, "'");
+    if (!hw)
+      throw make_error(ErrorKind::kInvalidArgument, "unknown --hardware '", args.hardware, "'");
     options.device_memory_bytes = hw->memory_bytes;
     options.runtime_overhead_bytes = hw->runtime_overhead_bytes;
   }
   try {
     const LoadedConfig loaded = load_config(options);
     for (const ConfigDiagnostic& n : loaded.notices) std::printf("%s\n", n.to_string().c_str());
-    if (args.dump) std::fputs(config_to_yaml(loaded.config, /*redact_secrets=*/true).c_str(), stdout);
+    if (args.dump)
+      std::fputs(config_to_yaml(loaded.config, /*redact_secrets=*/true).c_str(), stdout);
     std::printf("ok: %s is valid\n", args.config.c_str());
   } catch (const ConfigError& e) {
-    for (const ConfigDiagnostic& d : e.errors()) std::fprintf(stderr, "error: %s\n", d.to_string().c_str());
+    for (const ConfigDiagnostic& d : e.errors())
+      std::fprintf(stderr, "error: %s\n", d.to_string().c_str());
     std::fprintf(stderr, "%s: %zu problem%s\n", args.config.c_str(), e.errors().size(),
                  e.errors().size() == 1 ? "" : "s");
     throw CLI::RuntimeError(1);
@@ -59,13 +63,18 @@ void run_validate(const ValidateArgs& args) {
 
 void add_validate_command(CLI::App& app) {
   auto args = std::make_shared<ValidateArgs>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check a configuration (every problem at once); exit 0 or 1");
+  CLI::App* cmd =
+      app.add_subcommand("validate", "Check a configuration (every problem at once); exit 0 or 1");
   cmd->add_option("--config", args->config, "FILE or FILE:PROFILE");
-  cmd->add_option("--set", args->overrides, "override KEY=VALUE, e.g. engine.max_num_seqs=64 (repeatable)");
-  cmd->add_option("--models-dir", args->models_dir, "where model ids resolve")->capture_default_str();
-  cmd->add_option("--hardware", args->hardware,
-                  "device whose memory applies when gpu.memory_limit_gb is 0 (l40s, a100_80gb, ..., cpu)");
-  cmd->add_flag("--fields", args->fields, "list every configuration key with its type, default and meaning");
+  cmd->add_option("--set", args->overrides,
+                  "override KEY=VALUE, e.g. engine.max_num_seqs=64 (repeatable)");
+  cmd->add_option("--models-dir", args->models_dir, "where model ids resolve")
+      ->capture_default_str();
+  cmd->add_option(
+      "--hardware", args->hardware,
+      "device whose memory applies when gpu.memory_limit_gb is 0 (l40s, a100_80gb, ..., cpu)");
+  cmd->add_flag("--fields", args->fields,
+                "list every configuration key with its type, default and meaning");
   cmd->add_flag("--dump", args->dump, "print the resulting configuration as YAML");
   cmd->callback([args] { run_validate(*args); });
 }

@@ -26,11 +26,16 @@ int main(int argc, char** argv) {
   int threads = 2, decode_tokens = 48, runs = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--dtype") dtype_arg = argv[i + 1];
-    else if (flag == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (flag == "--tokens") decode_tokens = std::atoi(argv[i + 1]);
-    else if (flag == "--runs") runs = std::atoi(argv[i + 1]);
-    else if (flag == "--kernels") kernels_arg = argv[i + 1];
+    if (flag == "--dtype")
+      dtype_arg = argv[i + 1];
+    else if (flag == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "--tokens")
+      decode_tokens = std::atoi(argv[i + 1]);
+    else if (flag == "--runs")
+      runs = std::atoi(argv[i + 1]);
+    else if (flag == "--kernels")
+      kernels_arg = argv[i + 1];
   }
   try {
     kernels::select_variant(kernels_arg);
@@ -38,7 +43,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "decode_roofline: %s\n", e.what());
     return 2;
   }
-  const DType dtype = dtype_arg == "f32" ? DType::kF32 : dtype_arg == "f16" ? DType::kF16 : DType::kBF16;
+  const DType dtype = dtype_arg == "f32"   ? DType::kF32
+                      : dtype_arg == "f16" ? DType::kF16
+                                           : DType::kBF16;
 
   Allocator allocator;
   ThreadPool pool(threads);
@@ -90,10 +97,11 @@ int main(int argc, char** argv) {
   const double bandwidth = bench::median(bandwidths);
   const double decode = bench::median(decode_rates);
   const double roofline = bandwidth / bytes_per_token;
-  std::printf("read bandwidth (512 MiB, STREAM-style sum, %d threads, before each step): "
-              "median %.2f GB/s (min %.2f, max %.2f)\n",
-              threads, bandwidth / 1e9, *std::min_element(bandwidths.begin(), bandwidths.end()) / 1e9,
-              *std::max_element(bandwidths.begin(), bandwidths.end()) / 1e9);
+  std::printf(
+      "read bandwidth (512 MiB, STREAM-style sum, %d threads, before each step): "
+      "median %.2f GB/s (min %.2f, max %.2f)\n",
+      threads, bandwidth / 1e9, *std::min_element(bandwidths.begin(), bandwidths.end()) / 1e9,
+      *std::max_element(bandwidths.begin(), bandwidths.end()) / 1e9);
   std::printf("model: TinyLlama-1.1B shape, %s weights, %.3f GB read per token (weights %.3f GB)\n",
               std::string(dtype_name(dtype)).c_str(), bytes_per_token / 1e9, weight_bytes / 1e9);
   // Prefill does two FLOPs per weight per token (attention over 16
@@ -103,13 +111,15 @@ int main(int argc, char** argv) {
   std::printf("prefill (%d tokens): median %.1f tokens/s = %.1f GFLOP/s, %.1f%% of peak\n",
               prompt_tokens, prefill, prefill_flops / 1e9, 100.0 * prefill_flops / peak_flops);
   std::printf("decode: median %.2f tokens/s over %d runs of %d tokens (min %.2f, max %.2f)\n",
-              decode, runs, decode_tokens, *std::min_element(decode_rates.begin(), decode_rates.end()),
+              decode, runs, decode_tokens,
+              *std::min_element(decode_rates.begin(), decode_rates.end()),
               *std::max_element(decode_rates.begin(), decode_rates.end()));
   std::vector<double> sorted = shares;
   std::sort(sorted.begin(), sorted.end());
   std::printf("decode roofline at the median bandwidth: %.2f tokens/s\n", roofline);
-  std::printf("share of roofline, step by step: median %.1f%% (quartiles %.1f%% .. %.1f%%, %zu steps)\n",
-              100.0 * bench::median(shares), 100.0 * sorted[sorted.size() / 4],
-              100.0 * sorted[sorted.size() * 3 / 4], shares.size());
+  std::printf(
+      "share of roofline, step by step: median %.1f%% (quartiles %.1f%% .. %.1f%%, %zu steps)\n",
+      100.0 * bench::median(shares), 100.0 * sorted[sorted.size() / 4],
+      100.0 * sorted[sorted.size() * 3 / 4], shares.size());
   return 0;
 }

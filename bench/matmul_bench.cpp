@@ -62,7 +62,12 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.counters["bytes/s"] = median(runs);
 }
 
-BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReadBandwidth)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)
     ->ArgsProduct({{static_cast<int64_t>(DType::kBF16), static_cast<int64_t>(DType::kF16),
                     static_cast<int64_t>(DType::kF32)},

@@ -56,14 +56,16 @@ int main(int argc, char** argv) {
       throw localmoe::make_error(localmoe::ErrorKind::kIo, "no corpus in '", dir,
                                  "': run ctest -R tokenizer_conformance first");
     }
-    const std::vector<std::string> texts = localmoe::conformance::read_corpus(dir + "/corpus.jsonl");
+    const std::vector<std::string> texts =
+        localmoe::conformance::read_corpus(dir + "/corpus.jsonl");
     std::size_t bytes = 0;
     for (const std::string& text : texts) bytes += text.size();
     std::printf("corpus: %zu strings, %.2f MB\n", texts.size(), bytes / 1e6);
     const nlohmann::json js = run_transformers_js(dir);
-    if (js.is_null()) std::printf("transformers.js: not measured (node or bench.mjs unavailable)\n");
-    std::printf("%-13s %10s %10s %10s %7s %14s %15s\n", "vocab", "cold MB/s", "warm MB/s", "t.js MB/s", "ratio",
-                "stream ns/tok", "decode1 ns/tok");
+    if (js.is_null())
+      std::printf("transformers.js: not measured (node or bench.mjs unavailable)\n");
+    std::printf("%-13s %10s %10s %10s %7s %14s %15s\n", "vocab", "cold MB/s", "warm MB/s",
+                "t.js MB/s", "ratio", "stream ns/tok", "decode1 ns/tok");
     for (const char* name : {"llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2"}) {
       const auto tokenizer = localmoe::load_tokenizer(dir + "/reference/" + name);
       std::vector<std::vector<int32_t>> encoded;

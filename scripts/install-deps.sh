@@ -8,6 +8,7 @@ packages=(
   # toolchain
   g++ make cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev          # libFuzzer targets, sanitizer runtimes
+  clang-format clang-tidy           # formatting and static checks (make check)
   # libraries
   libhwy-dev                        # run-time SIMD dispatch (Highway)
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev

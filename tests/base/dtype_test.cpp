@@ -34,7 +34,8 @@ double definition(uint32_t code, const Format& f) {
   if (f.has_inf && exponent == max_exponent) return mantissa ? NAN : sign * INFINITY;
   if (!f.has_inf && exponent == max_exponent && mantissa == (1u << f.man_bits) - 1) return NAN;
   if (exponent == 0) return sign * std::ldexp(double(mantissa), 1 - bias - f.man_bits);
-  return sign * std::ldexp(double((1u << f.man_bits) | mantissa), int(exponent) - bias - f.man_bits);
+  return sign *
+         std::ldexp(double((1u << f.man_bits) | mantissa), int(exponent) - bias - f.man_bits);
 }
 
 std::vector<Format> formats() {
@@ -90,8 +91,8 @@ TEST(DType, EveryMidpointRoundsToNearestEven) {
 
 TEST(DType, OverflowRules) {
   EXPECT_EQ(f32_to_fp8_e4m3(448.0f), 0x7E);
-  EXPECT_EQ(f32_to_fp8_e4m3(460.0f), 0x7E);    // rounds down to 448
-  EXPECT_EQ(f32_to_fp8_e4m3(1e6f), 0x7E);      // saturates
+  EXPECT_EQ(f32_to_fp8_e4m3(460.0f), 0x7E);  // rounds down to 448
+  EXPECT_EQ(f32_to_fp8_e4m3(1e6f), 0x7E);    // saturates
   EXPECT_EQ(f32_to_fp8_e4m3(-1e6f), 0xFE);
   EXPECT_EQ(f32_to_fp8_e4m3(INFINITY), 0x7E);  // saturates too
   EXPECT_TRUE(std::isnan(fp8_e4m3_to_f32(f32_to_fp8_e4m3(NAN))));
@@ -109,9 +110,9 @@ TEST(DType, OverflowRules) {
 }
 
 TEST(DType, NamesAndSizes) {
-  for (DType d : {DType::kF32, DType::kF16, DType::kBF16, DType::kF8E4M3, DType::kF8E5M2,
-                  DType::kF64, DType::kI64, DType::kI32, DType::kI16, DType::kI8, DType::kU8,
-                  DType::kBool}) {
+  for (DType d :
+       {DType::kF32, DType::kF16, DType::kBF16, DType::kF8E4M3, DType::kF8E5M2, DType::kF64,
+        DType::kI64, DType::kI32, DType::kI16, DType::kI8, DType::kU8, DType::kBool}) {
     EXPECT_EQ(parse_dtype_name(dtype_name(d)), d);
   }
   EXPECT_EQ(dtype_size(DType::kBF16), 2u);

@@ -12,7 +12,8 @@ namespace localmoe {
 namespace {
 
 TEST(MappedFile, MapsContentAndNamesMissingFiles) {
-  const std::string path = (std::filesystem::temp_directory_path() / "localmoe_mmap_test.bin").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "localmoe_mmap_test.bin").string();
   std::ofstream(path, std::ios::binary) << "hello";
   const MappedFile file = MappedFile::open(path);
   ASSERT_EQ(file.size(), 5u);

@@ -15,7 +15,8 @@ namespace {
 using testing::dump;
 using testing::hermetic_options;
 
-AdviceRequest request(std::vector<const char*> models, Scenario scenario, const char* hardware, int64_t gpus) {
+AdviceRequest request(std::vector<const char*> models, Scenario scenario, const char* hardware,
+                      int64_t gpus) {
   AdviceRequest r;
   for (const char* id : models) r.models.push_back(*find_catalog_model(id));
   r.scenario = scenario;
@@ -59,8 +60,9 @@ TEST(Advisor, Llama70bChatOnFourL40sStays16Bit) {
   EXPECT_GE(i.memory.kv_capacity_tokens, 64 * 1024);
   EXPECT_EQ(i.engine.max_num_seqs % 8, 0);
   EXPECT_LE(i.engine.max_num_seqs * 1024, i.memory.kv_capacity_tokens);
-  for (const char* field : {"quantization", "kv_cache_dtype", "tensor_parallel_size", "max_model_len", "max_num_seqs",
-                            "max_num_batched_tokens", "block_size", "enable_chunked_prefill", "decode estimate"}) {
+  for (const char* field :
+       {"quantization", "kv_cache_dtype", "tensor_parallel_size", "max_model_len", "max_num_seqs",
+        "max_num_batched_tokens", "block_size", "enable_chunked_prefill", "decode estimate"}) {
     EXPECT_NE(decision(i, field), nullptr) << field;
   }
   EXPECT_NE(decision(i, "quantization")->reason.find("32.12 GiB per device"), std::string::npos)
@@ -97,7 +99,8 @@ TEST(Advisor, LowLatencyKeepsStepsShort) {
 }
 
 TEST(Advisor, CodeUsesTheLongContextAndAPreQuantizedCheckpointKeepsItsFormat) {
-  const Advice a = advise(request({"TheBloke/CodeLlama-13B-Instruct-GPTQ"}, Scenario::kCode, "l40s", 4));
+  const Advice a =
+      advise(request({"TheBloke/CodeLlama-13B-Instruct-GPTQ"}, Scenario::kCode, "l40s", 4));
   ASSERT_TRUE(a.feasible) << a.refusal;
   const InstanceAdvice& i = a.instances[0];
   EXPECT_EQ(i.engine.quantization, Quantization::kGptq);
@@ -108,7 +111,8 @@ TEST(Advisor, CodeUsesTheLongContextAndAPreQuantizedCheckpointKeepsItsFormat) {
 }
 
 TEST(Advisor, MultiModelSplitsTheDevices) {
-  const Advice a = advise(request({"codellama-13b", "mistral-7b"}, Scenario::kMultiModel, "l40s", 4));
+  const Advice a =
+      advise(request({"codellama-13b", "mistral-7b"}, Scenario::kMultiModel, "l40s", 4));
   ASSERT_TRUE(a.feasible) << a.refusal;
   ASSERT_EQ(a.instances.size(), 2u);
   EXPECT_EQ(a.instances[0].devices, (std::vector<int64_t>{0, 1}));
@@ -119,9 +123,11 @@ TEST(Advisor, MultiModelSplitsTheDevices) {
 
   EXPECT_FALSE(advise(request({"mistral-7b"}, Scenario::kMultiModel, "l40s", 4)).feasible);
   EXPECT_FALSE(advise(request({"mistral-7b", "llama-2-7b"}, Scenario::kChat, "l40s", 4)).feasible);
-  const Advice crowded = advise(request({"mistral-7b", "llama-2-7b", "codellama-13b"}, Scenario::kMultiModel, "l4", 2));
+  const Advice crowded = advise(
+      request({"mistral-7b", "llama-2-7b", "codellama-13b"}, Scenario::kMultiModel, "l4", 2));
   EXPECT_FALSE(crowded.feasible);
-  EXPECT_NE(crowded.refusal.find("3 models need at least 3 devices, have 2"), std::string::npos) << crowded.refusal;
+  EXPECT_NE(crowded.refusal.find("3 models need at least 3 devices, have 2"), std::string::npos)
+      << crowded.refusal;
 }
 
 // An impossible request is refused with the arithmetic.
@@ -129,7 +135,8 @@ TEST(Advisor, RefusesWithTheArithmetic) {
   const Advice a = advise(request({"llama-2-70b"}, Scenario::kChat, "l4", 1));
   ASSERT_FALSE(a.feasible);
   EXPECT_NE(a.refusal.find("does not fit 1 x NVIDIA L4"), std::string::npos) << a.refusal;
-  EXPECT_NE(a.refusal.find("16-bit weights, auto KV: weights 128.48 GiB"), std::string::npos) << a.refusal;
+  EXPECT_NE(a.refusal.find("16-bit weights, auto KV: weights 128.48 GiB"), std::string::npos)
+      << a.refusal;
   EXPECT_NE(a.refusal.find("over the budget by"), std::string::npos) << a.refusal;
   EXPECT_NE(a.refusal.find("4-bit AWQ checkpoint"), std::string::npos) << a.refusal;
   EXPECT_NE(advice_to_table(a).find("refused:"), std::string::npos);
@@ -142,8 +149,9 @@ TEST(Advisor, QuantizesWhen16BitDoesNotFit) {
   EXPECT_EQ(a.instances[0].engine.quantization, Quantization::kFp8);
   EXPECT_FALSE(a.instances[0].candidates.at(0).memory.weights_fit);  // 16-bit was weighed first
   // 800 KiB of KV per token (40 KV heads): no format holds 64 x 1024 tokens, so the most KV wins.
-  EXPECT_NE(decision(a.instances[0], "quantization")->reason.find("no format reaches the KV target"),
-            std::string::npos);
+  EXPECT_NE(
+      decision(a.instances[0], "quantization")->reason.find("no format reaches the KV target"),
+      std::string::npos);
   expect_yaml_loads(a);
 }
 

@@ -25,9 +25,10 @@ TEST(ModelCatalog, FindsByIdBasenameAndShortName) {
   EXPECT_EQ(find_catalog_model("dialogpt-medium")->arch.arch, ModelArch::kGpt2);
   EXPECT_FALSE(find_catalog_model("gpt-5"));
   // Every seeds' model is known.
-  for (const char* id : {"meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-2-13b-chat-hf",
-                         "mistralai/Mistral-7B-Instruct-v0.2", "codellama/CodeLlama-13b-Instruct-hf",
-                         "microsoft/DialoGPT-medium", "TheBloke/Llama-2-70B-Chat-AWQ"}) {
+  for (const char* id :
+       {"meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-2-13b-chat-hf",
+        "mistralai/Mistral-7B-Instruct-v0.2", "codellama/CodeLlama-13b-Instruct-hf",
+        "microsoft/DialoGPT-medium", "TheBloke/Llama-2-70B-Chat-AWQ"}) {
     EXPECT_TRUE(find_catalog_model(id)) << id;
   }
   for (const ModelSpec& m : model_catalog()) {
@@ -40,20 +41,27 @@ TEST(ModelCatalog, ParsesCheckpointQuantization) {
   using nlohmann::json;
   EXPECT_EQ(parse_checkpoint_quantization(json::object(), "c.json").format, WeightFormat::kNone);
   const CheckpointQuantization awq = parse_checkpoint_quantization(
-      json::parse(R"({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}})"), "c.json");
+      json::parse(
+          R"({"quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}})"),
+      "c.json");
   EXPECT_EQ(awq.format, WeightFormat::kAwq);
   EXPECT_EQ(awq.bits, 4);
   EXPECT_EQ(awq.group_size, 128);
   // AutoAWQ's older spelling.
   const CheckpointQuantization old = parse_checkpoint_quantization(
-      json::parse(R"({"quantization_config": {"quant_method": "awq", "w_bit": 4, "q_group_size": 64}})"), "c.json");
+      json::parse(
+          R"({"quantization_config": {"quant_method": "awq", "w_bit": 4, "q_group_size": 64}})"),
+      "c.json");
   EXPECT_EQ(old.group_size, 64);
   const CheckpointQuantization gptq = parse_checkpoint_quantization(
-      json::parse(R"({"quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": -1}})"), "c.json");
+      json::parse(
+          R"({"quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": -1}})"),
+      "c.json");
   EXPECT_EQ(gptq.format, WeightFormat::kGptq);
   EXPECT_EQ(gptq.bits, 8);
   EXPECT_EQ(gptq.group_size, -1);
-  EXPECT_EQ(parse_checkpoint_quantization(json::parse(R"({"quantization_config": {"quant_method": "fp8"}})"), "c")
+  EXPECT_EQ(parse_checkpoint_quantization(
+                json::parse(R"({"quantization_config": {"quant_method": "fp8"}})"), "c")
                 .format,
             WeightFormat::kFp8);
 
@@ -65,17 +73,21 @@ TEST(ModelCatalog, ParsesCheckpointQuantization) {
     }
     return std::string();
   };
-  EXPECT_NE(error_of(R"({"quantization_config": {"quant_method": "squeezellm"}})").find("not supported"),
-            std::string::npos);
-  EXPECT_NE(error_of(R"({"quantization_config": {"quant_method": "awq", "bits": 3}})").find("bits 3"),
-            std::string::npos);
-  EXPECT_NE(error_of(R"({"quantization_config": {"quant_method": "gptq", "group_size": 0}})").find("group_size 0"),
+  EXPECT_NE(
+      error_of(R"({"quantization_config": {"quant_method": "squeezellm"}})").find("not supported"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"quantization_config": {"quant_method": "awq", "bits": 3}})").find("bits 3"),
+      std::string::npos);
+  EXPECT_NE(error_of(R"({"quantization_config": {"quant_method": "gptq", "group_size": 0}})")
+                .find("group_size 0"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"quantization_config": 5})").find("file 'c.json'"), std::string::npos);
 }
 
 TEST(ModelCatalog, ResolvesLocalDirectoriesBeforeTheCatalog) {
-  const fs::path dir = fs::temp_directory_path() / ("localmoe_catalog_test_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("localmoe_catalog_test_" + std::to_string(::getpid()));
   fs::create_directories(dir / "org" / "tiny");
   std::ofstream(dir / "org" / "tiny" / "config.json") << R"({
     "architectures": ["LlamaForCausalLM"], "vocab_size": 256, "hidden_size": 64, "intermediate_size": 128,

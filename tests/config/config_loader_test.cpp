@@ -52,7 +52,8 @@ vllm:
   const std::vector<ConfigDiagnostic> errors = load_errors(seeds);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
   EXPECT_EQ(errors[0].key, "engine.max_model_len");
-  EXPECT_NE(errors[0].message.find("exceeds the 1024-token context"), std::string::npos) << errors[0].message;
+  EXPECT_NE(errors[0].message.find("exceeds the 1024-token context"), std::string::npos)
+      << errors[0].message;
   EXPECT_EQ(errors[0].location.to_string(), "test.yaml:13:18");
 
   // With the context fixed the same file loads; the ignored keys are noticed.
@@ -64,8 +65,10 @@ vllm:
   EXPECT_EQ(loaded.config.engine.tensor_parallel_size, 4);
   EXPECT_FALSE(loaded.config.engine.quantization.has_value());
   EXPECT_EQ(loaded.config.model.quantization_type, WeightFormat::kFp16);
-  EXPECT_NE(find_diagnostic(loaded.notices, "model.hidden_size", "config.json"), nullptr) << dump(loaded.notices);
-  EXPECT_NE(find_diagnostic(loaded.notices, "model.num_experts", "dense model"), nullptr) << dump(loaded.notices);
+  EXPECT_NE(find_diagnostic(loaded.notices, "model.hidden_size", "config.json"), nullptr)
+      << dump(loaded.notices);
+  EXPECT_NE(find_diagnostic(loaded.notices, "model.num_experts", "dense model"), nullptr)
+      << dump(loaded.notices);
 }
 
 // The seeds' L40S snippet, with its no-op key.
@@ -90,7 +93,8 @@ vllm:
   EXPECT_EQ(loaded.config.engine.quantization, Quantization::kAwq);
   EXPECT_EQ(loaded.config.engine.max_model_len, 4096);  // from model.max_sequence_length
   EXPECT_DOUBLE_EQ(loaded.config.gpu.memory_limit_gb, 48.0);
-  const ConfigDiagnostic* noop = find_diagnostic(loaded.notices, "engine.use_v2_block_manager", "no effect");
+  const ConfigDiagnostic* noop =
+      find_diagnostic(loaded.notices, "engine.use_v2_block_manager", "no effect");
   ASSERT_NE(noop, nullptr) << dump(loaded.notices);
   EXPECT_EQ(noop->location.to_string(), "test.yaml:13:3");
 }
@@ -127,15 +131,20 @@ servr:
   port: 1
 )");
   ASSERT_EQ(errors.size(), 6u) << dump(errors);
-  const ConfigDiagnostic* unknown = find_diagnostic(errors, "engine.max_num_seq", "did you mean 'max_num_seqs'?");
+  const ConfigDiagnostic* unknown =
+      find_diagnostic(errors, "engine.max_num_seq", "did you mean 'max_num_seqs'?");
   ASSERT_NE(unknown, nullptr) << dump(errors);
   EXPECT_EQ(unknown->location.to_string(), "test.yaml:2:3");
-  const ConfigDiagnostic* type = find_diagnostic(errors, "engine.block_size", "expected an integer, got 'abc'");
+  const ConfigDiagnostic* type =
+      find_diagnostic(errors, "engine.block_size", "expected an integer, got 'abc'");
   ASSERT_NE(type, nullptr) << dump(errors);
   EXPECT_EQ(type->location.to_string(), "test.yaml:3:15");
-  EXPECT_NE(find_diagnostic(errors, "engine.quantization", "SqueezeLLM was removed"), nullptr) << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "engine.trust_remote_code", "never runs Python code"), nullptr) << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "engine.kv_cache_dtype", "did you mean 'fp8_e5m2'?"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine.quantization", "SqueezeLLM was removed"), nullptr)
+      << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine.trust_remote_code", "never runs Python code"), nullptr)
+      << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine.kv_cache_dtype", "did you mean 'fp8_e5m2'?"), nullptr)
+      << dump(errors);
   const ConfigDiagnostic* section = find_diagnostic(errors, "servr", "did you mean 'server'?");
   ASSERT_NE(section, nullptr) << dump(errors);
   EXPECT_EQ(section->location.to_string(), "test.yaml:7:1");
@@ -147,10 +156,13 @@ TEST(ConfigLoader, ErrorTextListsOneProblemPerLine) {
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     const std::string text = e.what();
-    EXPECT_NE(text.find("2 problems in the configuration:\n  test.yaml:2:15: engine.block_size: must be one of"),
+    EXPECT_NE(text.find("2 problems in the configuration:\n  test.yaml:2:15: engine.block_size: "
+                        "must be one of"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("\n  test.yaml:3:17: engine.max_num_seqs: must be in [1, 1048576], got 0"), std::string::npos) << text;
+    EXPECT_NE(text.find("\n  test.yaml:3:17: engine.max_num_seqs: must be in [1, 1048576], got 0"),
+              std::string::npos)
+        << text;
   }
 }
 
@@ -166,18 +178,26 @@ instances:
     gpu_devices: [0, x]
 server: 5
 )");
-  EXPECT_NE(find_diagnostic(errors, "gpu.memory_limit_gb", "expected a number, got a list"), nullptr)
+  EXPECT_NE(find_diagnostic(errors, "gpu.memory_limit_gb", "expected a number, got a list"),
+            nullptr)
       << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "engine.enable_prefix_caching", "expected true or false, got 'yes'"), nullptr)
+  EXPECT_NE(
+      find_diagnostic(errors, "engine.enable_prefix_caching", "expected true or false, got 'yes'"),
+      nullptr)
       << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "engine.gpu_memory_utilization", "finite number"), nullptr) << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "engine.max_model_len", "out of range"), nullptr) << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "instances[0].gpu_devices", "list of integers"), nullptr) << dump(errors);
-  EXPECT_NE(find_diagnostic(errors, "server", "expected a mapping, got '5'"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine.gpu_memory_utilization", "finite number"), nullptr)
+      << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine.max_model_len", "out of range"), nullptr)
+      << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "instances[0].gpu_devices", "list of integers"), nullptr)
+      << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "server", "expected a mapping, got '5'"), nullptr)
+      << dump(errors);
 }
 
 TEST(ConfigLoader, StructuralMistakes) {
-  std::vector<ConfigDiagnostic> errors = load_errors("engine:\n  block_size: 16\n  block_size: 32\n");
+  std::vector<ConfigDiagnostic> errors =
+      load_errors("engine:\n  block_size: 16\n  block_size: 32\n");
   EXPECT_NE(find_diagnostic(errors, "engine.block_size", "duplicate key"), nullptr) << dump(errors);
 
   errors = load_errors("engine: {}\nvllm: {}\n");
@@ -190,7 +210,8 @@ TEST(ConfigLoader, StructuralMistakes) {
   EXPECT_GT(errors[0].location.line, 0);
 
   errors = load_errors("- 1\n- 2\n");
-  EXPECT_NE(find_diagnostic(errors, "", "expected a mapping of sections or profiles"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "", "expected a mapping of sections or profiles"), nullptr)
+      << dump(errors);
 
   errors = load_errors("instances:\n  - tensor_parallel_size: 1\n    colour: red\n  - 5\n");
   EXPECT_NE(find_diagnostic(errors, "instances[0]", "needs a model_name"), nullptr) << dump(errors);
@@ -220,8 +241,8 @@ broken:
   LoadOptions options = hermetic_options(files);
   options.config_arg = "profiles.yaml:fast";
   const LoadedConfig loaded = load_config(options);
-  EXPECT_EQ(loaded.config.engine.max_num_seqs, 16);   // the profile's own value
-  EXPECT_EQ(loaded.config.engine.block_size, 32);     // from the base file, two levels up
+  EXPECT_EQ(loaded.config.engine.max_num_seqs, 16);  // the profile's own value
+  EXPECT_EQ(loaded.config.engine.block_size, 32);    // from the base file, two levels up
   EXPECT_EQ(loaded.config.server.port, 9000);
   EXPECT_EQ(loaded.config.source, "profiles.yaml:fast");
   EXPECT_EQ(loaded.sources.at("server.port").to_string(), "base.yaml:2:9");
@@ -239,11 +260,13 @@ broken:
   std::vector<ConfigDiagnostic> errors = errors_of("profiles.yaml:loop_a");
   EXPECT_NE(find_diagnostic(errors, "extends", "extends cycle"), nullptr) << dump(errors);
   errors = errors_of("profiles.yaml:broken");
-  EXPECT_NE(find_diagnostic(errors, "extends", "cannot read 'missing.yaml'"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "extends", "cannot read 'missing.yaml'"), nullptr)
+      << dump(errors);
   errors = errors_of("profiles.yaml:fsat");
   EXPECT_NE(find_diagnostic(errors, "", "did you mean 'fast'?"), nullptr) << dump(errors);
   errors = errors_of("profiles.yaml");
-  EXPECT_NE(find_diagnostic(errors, "", "holds profiles (common, fast, loop_a, loop_b, broken)"), nullptr)
+  EXPECT_NE(find_diagnostic(errors, "", "holds profiles (common, fast, loop_a, loop_b, broken)"),
+            nullptr)
       << dump(errors);
   errors = errors_of("base.yaml:fast");
   EXPECT_NE(find_diagnostic(errors, "", "plain config"), nullptr) << dump(errors);
@@ -252,8 +275,9 @@ broken:
 }
 
 TEST(ConfigLoader, OverridesAndEnvironment) {
-  LoadOptions options = hermetic_options({{"c.yaml", "server:\n  api_key: from-file\nengine:\n  max_num_seqs: 8\n"}},
-                                         {{kApiKeyEnv, "from-env"}});
+  LoadOptions options =
+      hermetic_options({{"c.yaml", "server:\n  api_key: from-file\nengine:\n  max_num_seqs: 8\n"}},
+                       {{kApiKeyEnv, "from-env"}});
   options.config_arg = "c.yaml";
   options.overrides = {"engine.max_num_seqs=64", "vllm.block_size=32", "engine.max_model_len=null",
                        "instances=[{model_name: mistralai/Mistral-7B-Instruct-v0.2}]"};
@@ -270,16 +294,21 @@ TEST(ConfigLoader, OverridesAndEnvironment) {
   EXPECT_EQ(yaml.find("from-env"), std::string::npos);
   EXPECT_NE(yaml.find("api_key: <redacted>"), std::string::npos);
 
-  options.overrides = {"engine.max_num_seq=64", "nonsense", "engine", "engine.block_size=[", "enigne.x=1"};
+  options.overrides = {"engine.max_num_seq=64", "nonsense", "engine", "engine.block_size=[",
+                       "enigne.x=1"};
   try {
     load_config(options);
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     const auto& errors = e.errors();
-    EXPECT_NE(find_diagnostic(errors, "engine.max_num_seq", "did you mean 'max_num_seqs'?"), nullptr) << dump(errors);
+    EXPECT_NE(find_diagnostic(errors, "engine.max_num_seq", "did you mean 'max_num_seqs'?"),
+              nullptr)
+        << dump(errors);
     EXPECT_NE(find_diagnostic(errors, "", "expected KEY=VALUE"), nullptr) << dump(errors);
-    EXPECT_NE(find_diagnostic(errors, "engine.block_size", "not valid YAML"), nullptr) << dump(errors);
-    EXPECT_NE(find_diagnostic(errors, "enigne.x", "did you mean 'engine'?"), nullptr) << dump(errors);
+    EXPECT_NE(find_diagnostic(errors, "engine.block_size", "not valid YAML"), nullptr)
+        << dump(errors);
+    EXPECT_NE(find_diagnostic(errors, "enigne.x", "did you mean 'engine'?"), nullptr)
+        << dump(errors);
     EXPECT_EQ(errors.size(), 5u) << dump(errors);
   }
 }
@@ -324,25 +353,35 @@ TEST(ConfigLoader, RarerStructuralMistakes) {
   EXPECT_NE(find_diagnostic(errors, "engine", "duplicate section"), nullptr) << dump(errors);
 
   errors = load_errors("engine:\n  ? [a, b]\n  : 1\n");
-  EXPECT_NE(find_diagnostic(errors, "engine", "a key must be a plain word"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "engine", "a key must be a plain word"), nullptr)
+      << dump(errors);
 
   errors = load_errors("extends: [a]\n");
-  EXPECT_NE(find_diagnostic(errors, "extends", "expected a profile name or FILE[:PROFILE]"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "extends", "expected a profile name or FILE[:PROFILE]"),
+            nullptr)
+      << dump(errors);
 
   errors = load_errors("", testing::hermetic_options(), std::string("p"));
-  EXPECT_NE(find_diagnostic(errors, "", "no profile 'p': the file is empty"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "", "no profile 'p': the file is empty"), nullptr)
+      << dump(errors);
 
   errors = load_errors("p:\n  - 1\n", testing::hermetic_options(), std::string("p"));
-  EXPECT_NE(find_diagnostic(errors, "p", "expected a mapping of sections, got a list"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "p", "expected a mapping of sections, got a list"), nullptr)
+      << dump(errors);
 
   // A chain of 20 profiles, each extending the next.
   std::string chain;
   for (int i = 0; i < 20; ++i) {
-    chain.append("p").append(std::to_string(i)).append(":\n  extends: p").append(std::to_string(i + 1)).append("\n");
+    chain.append("p")
+        .append(std::to_string(i))
+        .append(":\n  extends: p")
+        .append(std::to_string(i + 1))
+        .append("\n");
   }
   chain += "p20:\n  engine: {block_size: 32}\n";
   errors = load_errors(chain, testing::hermetic_options(), std::string("p0"));
-  EXPECT_NE(find_diagnostic(errors, "extends", "extends chain deeper than 16"), nullptr) << dump(errors);
+  EXPECT_NE(find_diagnostic(errors, "extends", "extends chain deeper than 16"), nullptr)
+      << dump(errors);
 }
 
 }  // namespace

@@ -19,11 +19,12 @@ constexpr int64_t kMiB = int64_t{1} << 20;
 
 // Files by path; anything else is unreadable.
 inline ReadFileFn in_memory(std::map<std::string, std::string> files) {
-  return [files = std::move(files)](const std::filesystem::path& path) -> std::optional<std::string> {
-    auto it = files.find(path.lexically_normal().string());
-    if (it == files.end()) return std::nullopt;
-    return it->second;
-  };
+  return
+      [files = std::move(files)](const std::filesystem::path& path) -> std::optional<std::string> {
+        auto it = files.find(path.lexically_normal().string());
+        if (it == files.end()) return std::nullopt;
+        return it->second;
+      };
 }
 
 // Options that touch neither the disk nor the environment.
@@ -41,15 +42,16 @@ inline LoadOptions hermetic_options(std::map<std::string, std::string> files = {
   return o;
 }
 
-inline LoadedConfig load_text(const std::string& text, const LoadOptions& options = hermetic_options(),
+inline LoadedConfig load_text(const std::string& text,
+                              const LoadOptions& options = hermetic_options(),
                               const std::optional<std::string>& profile = std::nullopt) {
   return load_config_text(text, "test.yaml", profile, options, "");
 }
 
 // The errors of a config that must fail to load.
-inline std::vector<ConfigDiagnostic> load_errors(const std::string& text,
-                                                 const LoadOptions& options = hermetic_options(),
-                                                 const std::optional<std::string>& profile = std::nullopt) {
+inline std::vector<ConfigDiagnostic> load_errors(
+    const std::string& text, const LoadOptions& options = hermetic_options(),
+    const std::optional<std::string>& profile = std::nullopt) {
   try {
     load_text(text, options, profile);
   } catch (const ConfigError& e) {
@@ -61,7 +63,8 @@ inline std::vector<ConfigDiagnostic> load_errors(const std::string& text,
 }
 
 // The first diagnostic about `key` whose message contains `fragment`.
-inline const ConfigDiagnostic* find_diagnostic(const std::vector<ConfigDiagnostic>& diagnostics, const std::string& key,
+inline const ConfigDiagnostic* find_diagnostic(const std::vector<ConfigDiagnostic>& diagnostics,
+                                               const std::string& key,
                                                const std::string& fragment) {
   for (const ConfigDiagnostic& d : diagnostics) {
     if (d.key == key && d.message.find(fragment) != std::string::npos) return &d;

@@ -221,7 +221,8 @@ TEST(HfConfigTest, Gpt2) {
                       {"key 'n_embd'", "1024 is not divisible by n_head 15"});
   j = dialogpt_medium();
   j.erase("n_positions");
-  expect_config_error(j, ErrorKind::kInvalidArgument, {"key 'n_positions'", "required but missing"});
+  expect_config_error(j, ErrorKind::kInvalidArgument,
+                      {"key 'n_positions'", "required but missing"});
 }
 
 TEST(HfConfigTest, RopeScalingLinear) {
@@ -264,9 +265,10 @@ TEST(HfConfigTest, RopeScalingOthersRejected) {
 TEST(HfConfigTest, UnknownArchitectureListsSupported) {
   json j = llama2_7b();
   j["architectures"] = {"BertForMaskedLM"};
-  expect_config_error(j, ErrorKind::kUnsupported,
-                      {"architecture 'BertForMaskedLM' is not supported",
-                       "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, GPT2LMHeadModel"});
+  expect_config_error(
+      j, ErrorKind::kUnsupported,
+      {"architecture 'BertForMaskedLM' is not supported",
+       "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, GPT2LMHeadModel"});
   j.erase("architectures");
   j["model_type"] = "bert";
   expect_config_error(j, ErrorKind::kUnsupported, {"architecture 'bert' is not supported"});
@@ -309,8 +311,10 @@ TEST(HfConfigTest, MissingAndMistypedKeys) {
   expect_config_error(j, ErrorKind::kInvalidArgument,
                       {"key 'eos_token_id'", "expected an integer or a list of integers"});
   j["eos_token_id"] = json::array({2, -1});
-  expect_config_error(j, ErrorKind::kInvalidArgument, {"key 'eos_token_id'", "token id -1 is out of range"});
-  expect_config_error(json::array(), ErrorKind::kInvalidArgument, {"expected a JSON object, got array"});
+  expect_config_error(j, ErrorKind::kInvalidArgument,
+                      {"key 'eos_token_id'", "token id -1 is out of range"});
+  expect_config_error(json::array(), ErrorKind::kInvalidArgument,
+                      {"expected a JSON object, got array"});
 }
 
 TEST(HfConfigTest, DeeplyNestedValuesDoNotExhaustTheStack) {
@@ -323,7 +327,8 @@ TEST(HfConfigTest, DeeplyNestedValuesDoNotExhaustTheStack) {
     std::string text = base.dump();
     text.pop_back();
     const json j = json::parse(text + ", \"" + key + "\": " + nested + "}");
-    expect_config_error(j, ErrorKind::kInvalidArgument, {std::string("key '") + key + "'", "got array"});
+    expect_config_error(j, ErrorKind::kInvalidArgument,
+                        {std::string("key '") + key + "'", "got array"});
   }
   json j = llama2_7b();
   j["rms_norm_eps"] = std::string(1000, 'x');
@@ -337,9 +342,13 @@ TEST(HfConfigTest, SanityChecks) {
       {{"hidden_size", 0}, "key 'hidden_size': must be between 1 and 2147483647, got 0"},
       {{"vocab_size", -5}, "key 'vocab_size': must be between 1 and 2147483647, got -5"},
       {{"num_hidden_layers", 1ll << 40}, "key 'num_hidden_layers': must be between 1 and"},
-      {{"intermediate_size", 18446744073709551615ull}, "key 'intermediate_size': value 18446744073709551615 is too large"},
-      {{"num_key_value_heads", 5}, "key 'num_key_value_heads': 5 does not divide num_attention_heads 32"},
-      {{"num_attention_heads", 96}, "key 'hidden_size': 4096 is not divisible by num_attention_heads 96 and no head_dim is given"},
+      {{"intermediate_size", 18446744073709551615ull},
+       "key 'intermediate_size': value 18446744073709551615 is too large"},
+      {{"num_key_value_heads", 5},
+       "key 'num_key_value_heads': 5 does not divide num_attention_heads 32"},
+      {{"num_attention_heads", 96},
+       "key 'hidden_size': 4096 is not divisible by num_attention_heads 96 and no head_dim is "
+       "given"},
       {{"rms_norm_eps", 0.0}, "key 'rms_norm_eps': must be a finite number > 0, got 0.0"},
       {{"rope_theta", -1.0}, "key 'rope_theta': must be a finite number > 0"},
       {{"head_dim", 0}, "key 'head_dim': must be between 1 and"},
@@ -360,12 +369,14 @@ TEST(HfConfigTest, SanityChecks) {
 TEST(HfConfigTest, UnsupportedFeatures) {
   json j = llama2_7b();
   j["hidden_act"] = "gelu";
-  expect_config_error(j, ErrorKind::kUnsupported,
-                      {"key 'hidden_act'", "'gelu' is not supported for LlamaForCausalLM: only 'silu' is"});
+  expect_config_error(
+      j, ErrorKind::kUnsupported,
+      {"key 'hidden_act'", "'gelu' is not supported for LlamaForCausalLM: only 'silu' is"});
   j = llama2_7b();
   j["torch_dtype"] = "float64";
-  expect_config_error(j, ErrorKind::kUnsupported,
-                      {"key 'torch_dtype'", "'float64' is not supported (float32, float16, bfloat16)"});
+  expect_config_error(
+      j, ErrorKind::kUnsupported,
+      {"key 'torch_dtype'", "'float64' is not supported (float32, float16, bfloat16)"});
 }
 
 TEST(HfConfigTest, LoadReadsConfigAndGenerationConfig) {
@@ -375,7 +386,8 @@ TEST(HfConfigTest, LoadReadsConfigAndGenerationConfig) {
   EXPECT_EQ(c.hidden_size, 4096);
   EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{2});
 
-  write_text_file(dir.path() / "generation_config.json", R"({"eos_token_id": [2, 32000], "temperature": 0.6})");
+  write_text_file(dir.path() / "generation_config.json",
+                  R"({"eos_token_id": [2, 32000], "temperature": 0.6})");
   c = load_hf_config(dir.path().string());
   EXPECT_EQ(c.bos_token_ids, std::vector<int64_t>{1});  // absent there: config.json's stays
   EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{2, 32000}));

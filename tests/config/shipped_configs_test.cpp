@@ -15,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path configs_dir() { return LOCALMOE_CONFIGS_DIR; }
+fs::path configs_dir() {
+  return LOCALMOE_CONFIGS_DIR;
+}
 
 LoadOptions disk_options(const std::string& arg) {
   LoadOptions o;
@@ -39,8 +41,8 @@ TEST(ShippedConfigs, SevenL40sProfilesValidate) {
   const std::optional<std::string> text = read_config_file(file);
   ASSERT_TRUE(text) << file;
   const std::vector<std::string> profiles = list_profiles(*text);
-  for (const char* name : {"large_model_awq", "medium_model_fp8", "small_model_fp16", "code_model_gptq",
-                           "high_throughput", "low_latency", "multi_model"}) {
+  for (const char* name : {"large_model_awq", "medium_model_fp8", "small_model_fp16",
+                           "code_model_gptq", "high_throughput", "low_latency", "multi_model"}) {
     EXPECT_NE(std::find(profiles.begin(), profiles.end(), name), profiles.end()) << name;
   }
   for (const std::string& profile : profiles) {
@@ -61,7 +63,9 @@ TEST(ShippedConfigs, SevenL40sProfilesValidate) {
 
 TEST(ShippedConfigs, ProfilesChooseWhatTheirNamesSay) {
   const std::string file = (configs_dir() / "l40s_quantization_configs.yaml").string();
-  auto engine_of = [&](const char* profile) { return load_config(disk_options(file + ":" + profile)).config; };
+  auto engine_of = [&](const char* profile) {
+    return load_config(disk_options(file + ":" + profile)).config;
+  };
   EXPECT_EQ(engine_of("large_model_awq").engine.quantization, Quantization::kAwq);
   EXPECT_EQ(engine_of("medium_model_fp8").engine.quantization, Quantization::kFp8);
   EXPECT_FALSE(engine_of("small_model_fp16").engine.quantization.has_value());

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     {"role": "user", "content": "Hi \u4e2d"},
     {"role": "assistant", "content": "  Hello!  ", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]},
     {"role": "user", "content": "Bye"}])");
-  static const auto extra = nlohmann::ordered_json::parse(R"({"tools": [{"type": "function", "function": {"name": "f"}}]})");
+  static const auto extra = nlohmann::ordered_json::parse(
+      R"({"tools": [{"type": "function", "function": {"name": "f"}}]})");
   const std::string source(reinterpret_cast<const char*>(data), size);
   localmoe::TokenizerConfig config;
   config.bos_token = "<s>";

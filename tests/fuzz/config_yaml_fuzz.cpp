@@ -16,7 +16,8 @@ namespace {
 localmoe::LoadOptions fuzz_options() {
   localmoe::LoadOptions o;
   o.read_file = [](const std::filesystem::path& path) -> std::optional<std::string> {
-    if (path == "base.yaml") return std::string("engine:\n  block_size: 32\nserver:\n  port: 9000\n");
+    if (path == "base.yaml")
+      return std::string("engine:\n  block_size: 32\nserver:\n  port: 9000\n");
     return std::nullopt;
   };
   o.getenv = [](const char*) { return std::optional<std::string>(); };
@@ -25,7 +26,8 @@ localmoe::LoadOptions fuzz_options() {
   return o;
 }
 
-void load(const std::string& text, const localmoe::LoadOptions& options, const std::optional<std::string>& profile) {
+void load(const std::string& text, const localmoe::LoadOptions& options,
+          const std::optional<std::string>& profile) {
   try {
     localmoe::load_config_text(text, "fuzz.yaml", profile, options, "");
   } catch (const localmoe::ConfigError&) {
@@ -39,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   localmoe::LoadOptions options = fuzz_options();
   const std::vector<std::string> profiles = localmoe::list_profiles(text);
-  load(text, options, profiles.empty() ? std::nullopt : std::optional<std::string>(profiles.front()));
+  load(text, options,
+       profiles.empty() ? std::nullopt : std::optional<std::string>(profiles.front()));
   options.overrides = {text.substr(0, text.find('\n'))};
   load("", options, std::nullopt);
   return 0;

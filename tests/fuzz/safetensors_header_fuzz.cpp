@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       LM_CHECK_EQ(static_cast<size_t>(info.shape.num_elements()) * localmoe::dtype_size(info.dtype),
                   info.num_bytes);
       // Reading the first and last byte lets ASan confirm the bounds.
-      if (info.num_bytes > 0) sink = sink + data[info.offset] + data[info.offset + info.num_bytes - 1];
+      if (info.num_bytes > 0)
+        sink = sink + data[info.offset] + data[info.offset + info.num_bytes - 1];
     }
   } catch (const localmoe::Error&) {
   }

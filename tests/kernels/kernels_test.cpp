@@ -69,7 +69,7 @@ struct MatmulCase {
 TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
   const MatmulCase cases[] = {{1, 1, 1},    {7, 7, 3},    {13, 4097, 5}, {64, 256, 1},
                               {33, 100, 9}, {5, 31, 4},   {4, 16, 2},    {130, 65, 1},
-                              {9, 100, 1},  {3, 5000, 1},  {2, 40000, 1}};
+                              {9, 100, 1},  {3, 5000, 1}, {2, 40000, 1}};
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
@@ -87,8 +87,8 @@ TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
               magnitude += std::abs(w.values[n * c.cols + k] * x[t * c.cols + k]);
             }
             ASSERT_NEAR(y[t * ldy + n], expected, 2e-6 * magnitude + 1e-6)
-                << dtype_name(dtype) << " rows=" << c.rows << " cols=" << c.cols
-                << " t=" << t << " n=" << n << " threads=" << threads;
+                << dtype_name(dtype) << " rows=" << c.rows << " cols=" << c.cols << " t=" << t
+                << " n=" << n << " threads=" << threads;
           }
           for (int64_t n = c.rows; n < ldy; ++n) ASSERT_EQ(y[t * ldy + n], -7.0f);
         }

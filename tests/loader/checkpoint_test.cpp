@@ -24,7 +24,8 @@ class CheckpointTest : public ::testing::Test {
   // Two shards: shard 1 holds "a" and "b", shard 2 holds "c".
   void write_sharded(std::string_view index_json) {
     write_file(dir_.file("model-00001-of-00002.safetensors"),
-               make_safetensors({{"a", "F32", {2}, byte_ramp(8, 10)}, {"b", "U8", {3}, byte_ramp(3, 20)}}));
+               make_safetensors(
+                   {{"a", "F32", {2}, byte_ramp(8, 10)}, {"b", "U8", {3}, byte_ramp(3, 20)}}));
     write_file(dir_.file("model-00002-of-00002.safetensors"),
                make_safetensors({{"c", "F16", {2, 2}, byte_ramp(8, 30)}}));
     write_text_file(dir_.file("model.safetensors.index.json"), index_json);

@@ -46,7 +46,8 @@ TEST_F(SafetensorsTest, ValidFileRoundTrips) {
 
   const auto file = SafetensorsFile::open(path);
   EXPECT_EQ(file->description(), path);
-  EXPECT_EQ(file->names(), (std::vector<std::string>{"empty", "flags", "layer.bias", "layer.weight"}));
+  EXPECT_EQ(file->names(),
+            (std::vector<std::string>{"empty", "flags", "layer.bias", "layer.weight"}));
   EXPECT_EQ(file->metadata().at("format"), "pt");
 
   const TensorInfo* info = file->find("layer.weight");
@@ -169,11 +170,13 @@ TEST_F(SafetensorsTest, OffsetsOutOfRange) {
   expect_open_error(
       make_raw_safetensors(R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
                            byte_ramp(8)),
-      ErrorKind::kCorrupt, {"tensor 'w'", "data_offsets [4, 12] end past the data section of 8 bytes"});
+      ErrorKind::kCorrupt,
+      {"tensor 'w'", "data_offsets [4, 12] end past the data section of 8 bytes"});
   expect_open_error(
       make_raw_safetensors(R"({"w": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})",
                            byte_ramp(8)),
-      ErrorKind::kCorrupt, {"tensor 'w'", "data_offsets [8, 4] begin after end"}, "reversed.safetensors");
+      ErrorKind::kCorrupt, {"tensor 'w'", "data_offsets [8, 4] begin after end"},
+      "reversed.safetensors");
   // Offsets near 2^64 must not wrap around when added to the data offset.
   expect_open_error(
       make_raw_safetensors(
@@ -206,7 +209,8 @@ TEST_F(SafetensorsTest, DeeplyNestedValuesDoNotExhaustTheStack) {
   const int depth = 1000000;
   const std::string nested = std::string(depth, '[') + std::string(depth, ']');
   expect_open_error(
-      make_raw_safetensors(R"({"w": {"dtype": "F32", "shape": )" + nested + R"(, "data_offsets": [0, 0]}})", {}),
+      make_raw_safetensors(
+          R"({"w": {"dtype": "F32", "shape": )" + nested + R"(, "data_offsets": [0, 0]}})", {}),
       ErrorKind::kCorrupt, {"tensor 'w'", "'shape' holds an array, not a non-negative integer"});
 }
 
@@ -218,9 +222,10 @@ TEST_F(SafetensorsTest, OverlappingTensors) {
       ErrorKind::kCorrupt, {"tensor 'b'", "data_offsets [4, 12] overlap tensor 'a' at [0, 8]"});
   // Empty tensors occupy no bytes and overlap nothing.
   const std::string path = dir_.file("empty_inside.safetensors");
-  write_file(path, make_raw_safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+  write_file(path,
+             make_raw_safetensors(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                                             "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}})",
-                                        byte_ramp(8)));
+                                  byte_ramp(8)));
   EXPECT_EQ(SafetensorsFile::open(path)->names().size(), 2u);
 }
 

@@ -13,9 +13,9 @@ namespace localmoe::testing {
 
 struct TensorSpec {
   std::string name;
-  std::string dtype;            // safetensors spelling, may be unknown on purpose
+  std::string dtype;  // safetensors spelling, may be unknown on purpose
   std::vector<int64_t> shape;
-  std::vector<uint8_t> data;    // stored as is; its size sets data_offsets
+  std::vector<uint8_t> data;  // stored as is; its size sets data_offsets
 };
 
 // A well-formed file: tensors laid out back to back in the given order.

@@ -51,7 +51,9 @@ struct OracleCase {
   std::string variant;
 };
 
-void PrintTo(const OracleCase& c, std::ostream* out) { *out << c.model << "/" << c.variant; }
+void PrintTo(const OracleCase& c, std::ostream* out) {
+  *out << c.model << "/" << c.variant;
+}
 
 class TransformerOracleTest : public ::testing::TestWithParam<OracleCase> {
  protected:
@@ -96,9 +98,9 @@ TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
     const int64_t count = begin == 0 ? std::min<int64_t>(5, n) : 1;
     model->forward({expected.input_ids.data() + begin, static_cast<size_t>(count)}, chunked,
                    LogitsFor::kAllTokens, chunk_logits.data());
-    EXPECT_LE(relative_error(chunk_logits.data(), expected.logits.data() + begin * vocab,
-                             count * vocab),
-              c.tolerance)
+    EXPECT_LE(
+        relative_error(chunk_logits.data(), expected.logits.data() + begin * vocab, count * vocab),
+        c.tolerance)
         << "chunk at " << begin;
     begin += count;
   }
@@ -129,7 +131,9 @@ std::vector<OracleCase> cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TransformerOracleTest, ::testing::ValuesIn(cases()),
-                         [](const auto& info) { return info.param.model + "_" + info.param.variant; });
+                         [](const auto& info) {
+                           return info.param.model + "_" + info.param.variant;
+                         });
 
 TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
   const std::string dir = models_dir() + "mixtral_f32";

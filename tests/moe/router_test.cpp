@@ -10,7 +10,7 @@ namespace {
 
 TEST(Router, SoftmaxTopKRenormalized) {
   // Two tokens over four experts.
-  std::vector<float> logits = {0.0f, 2.0f, 1.0f, -1.0f,   //
+  std::vector<float> logits = {0.0f, 2.0f, 1.0f, -1.0f,  //
                                3.0f, 3.0f, 0.0f, 5.0f};
   std::vector<int32_t> experts(4);
   std::vector<float> weights(4);

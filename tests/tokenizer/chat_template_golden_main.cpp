@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   for (const auto& c : cases) {
     const std::string name = c.at("template");
     std::ifstream in(std::string(argv[1]) + "/" + name + ".jinja", std::ios::binary);
-    const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string source((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
     localmoe::TokenizerConfig config;
     if (c.at("bos_token").is_string()) config.bos_token = c["bos_token"].get<std::string>();
     if (c.at("eos_token").is_string()) config.eos_token = c["eos_token"].get<std::string>();
@@ -54,11 +55,14 @@ int main(int argc, char** argv) {
       continue;
     }
     ++failed;
-    std::printf("FAILED %s / %s / add_generation_prompt=%d\n", name.c_str(), c.at("conversation").get<std::string>().c_str(),
+    std::printf("FAILED %s / %s / add_generation_prompt=%d\n", name.c_str(),
+                c.at("conversation").get<std::string>().c_str(),
                 c.at("add_generation_prompt").get<bool>() ? 1 : 0);
-    std::printf("  ours:     %s\n", error.empty() ? nlohmann::ordered_json(got).dump().c_str() : ("error: " + error).c_str());
-    std::printf("  expected: %s\n", c.contains("error") ? ("error containing: " + c["error"].get<std::string>()).c_str()
-                                                        : c.at("output").dump().c_str());
+    std::printf("  ours:     %s\n", error.empty() ? nlohmann::ordered_json(got).dump().c_str()
+                                                  : ("error: " + error).c_str());
+    std::printf("  expected: %s\n",
+                c.contains("error") ? ("error containing: " + c["error"].get<std::string>()).c_str()
+                                    : c.at("output").dump().c_str());
   }
   std::printf("%ld passed, %ld failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -22,7 +22,8 @@ namespace {
 
 std::string ids_string(const std::vector<int32_t>& ids) {
   std::string s;
-  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  for (std::size_t i = 0; i < ids.size() && i < 40; ++i)
+    s += (i ? " " : "") + std::to_string(ids[i]);
   if (ids.size() > 40) s += " ...";
   return s;
 }
@@ -56,13 +57,15 @@ int main(int argc, char** argv) {
   try {
     const std::vector<std::string> texts = localmoe::conformance::read_corpus(argv[1]);
     const std::string dir = argv[2];
-    const char* kModels[] = {"llama2", "lenml-llama2", "mistral", "llama3", "qwen3", "gpt2", "gpt2-vocab-merges"};
+    const char* kModels[] = {"llama2", "lenml-llama2", "mistral",          "llama3",
+                             "qwen3",  "gpt2",         "gpt2-vocab-merges"};
     long total_passed = 0, total_failed = 0;
     for (const char* name : kModels) {
       const auto tokenizer = localmoe::load_tokenizer(dir + "/" + name);
       const auto expected = localmoe::conformance::read_lines(dir + "/" + name + ".expected.jsonl");
       if (expected.size() != texts.size()) {
-        std::fprintf(stderr, "%s: %zu expected lines for %zu corpus strings\n", name, expected.size(), texts.size());
+        std::fprintf(stderr, "%s: %zu expected lines for %zu corpus strings\n", name,
+                     expected.size(), texts.size());
         return 1;
       }
       long passed = 0, failed = 0;
@@ -78,10 +81,15 @@ int main(int argc, char** argv) {
         }
         ++failed;
         if (failed <= 5) {
-          std::printf("%s: string %zu %s\n  input    %s\n  ours     %s\n  expected %s\n", name, i,
-                      ids == want_ids ? "decodes differently" : "ids differ", nlohmann::json(texts[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
-                      ids == want_ids ? nlohmann::json(text).dump().c_str() : ids_string(ids).c_str(),
-                      ids == want_ids ? nlohmann::json(want_text).dump().c_str() : ids_string(want_ids).c_str());
+          std::printf(
+              "%s: string %zu %s\n  input    %s\n  ours     %s\n  expected %s\n", name, i,
+              ids == want_ids ? "decodes differently" : "ids differ",
+              nlohmann::json(texts[i])
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  .c_str(),
+              ids == want_ids ? nlohmann::json(text).dump().c_str() : ids_string(ids).c_str(),
+              ids == want_ids ? nlohmann::json(want_text).dump().c_str()
+                              : ids_string(want_ids).c_str());
         }
       }
       std::printf("%s: %ld passed, %ld failed\n", name, passed, failed);
@@ -101,8 +109,10 @@ int main(int argc, char** argv) {
         std::vector<int32_t> ids;
         const int length = 1 + static_cast<int>(next_random() % 24);
         while (static_cast<int>(ids.size()) < length) {
-          const bool low = next_random() % 3 == 0;  // byte tokens sit at low ids in SentencePiece vocabularies
-          const auto id = static_cast<int32_t>(next_random() % (low ? 300 : tokenizer->vocab_size()));
+          const bool low =
+              next_random() % 3 == 0;  // byte tokens sit at low ids in SentencePiece vocabularies
+          const auto id =
+              static_cast<int32_t>(next_random() % (low ? 300 : tokenizer->vocab_size()));
           if (tokenizer->id_to_token(id)) ids.push_back(id);
         }
         sequences.push_back(ids);
@@ -112,7 +122,8 @@ int main(int argc, char** argv) {
           ++stream_passed;
         } else {
           ++stream_failed;
-          if (stream_failed <= 3) std::printf("%s: streaming differs for ids %s\n", name, ids_string(ids).c_str());
+          if (stream_failed <= 3)
+            std::printf("%s: streaming differs for ids %s\n", name, ids_string(ids).c_str());
         }
       }
       std::printf("%s streaming: %ld passed, %ld failed\n", name, stream_passed, stream_failed);

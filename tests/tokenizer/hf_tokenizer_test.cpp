@@ -20,32 +20,39 @@ nlohmann::json byte_level_json() {
   const auto& alphabet = byte_level_alphabet();
   for (int b = 0; b < 256; ++b) vocab[alphabet[b]] = b;
   const std::vector<std::pair<std::string, std::string>> merges = {
-      {"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"\xC4\xA0", "w"}, {"o", "r"}, {"\xC4\xA0w", "or"}};
+      {"h", "e"},        {"l", "l"}, {"he", "ll"},       {"hell", "o"},
+      {"\xC4\xA0", "w"}, {"o", "r"}, {"\xC4\xA0w", "or"}};
   nlohmann::json merge_list = nlohmann::json::array();
   int next = 256;
   for (const auto& [a, b] : merges) {
     vocab[a + b] = next++;
     merge_list.push_back(a + " " + b);
   }
-  auto added = [](int id, const char* content, bool special, bool lstrip, bool rstrip, bool single_word) {
-    return nlohmann::json{{"id", id}, {"content", content}, {"special", special}, {"lstrip", lstrip}, {"rstrip", rstrip},
-                          {"single_word", single_word}, {"normalized", false}};
+  auto added = [](int id, const char* content, bool special, bool lstrip, bool rstrip,
+                  bool single_word) {
+    return nlohmann::json{{"id", id},           {"content", content}, {"special", special},
+                          {"lstrip", lstrip},   {"rstrip", rstrip},   {"single_word", single_word},
+                          {"normalized", false}};
   };
-  return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}}},
-          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-          {"decoder", {{"type", "ByteLevel"}}},
-          {"added_tokens",
-           {added(300, "<|end|>", true, false, false, false), added(301, "<mask>", false, true, true, false),
-            added(302, "[W]", false, false, false, true)}}};
+  return {
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}}},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"added_tokens",
+       {added(300, "<|end|>", true, false, false, false),
+        added(301, "<mask>", false, true, true, false),
+        added(302, "[W]", false, false, false, true)}}};
 }
 
-std::unique_ptr<HfTokenizer> byte_level() { return HfTokenizer::from_json(byte_level_json(), {}, "test.json"); }
+std::unique_ptr<HfTokenizer> byte_level() {
+  return HfTokenizer::from_json(byte_level_json(), {}, "test.json");
+}
 
 using Ids = std::vector<int32_t>;
 
 TEST(HfTokenizer, ByteLevelBpeMergesByRank) {
   const auto t = byte_level();
-  EXPECT_EQ(t->encode("hello"), (Ids{259}));              // h e -> he, l l -> ll, he ll, hell o
+  EXPECT_EQ(t->encode("hello"), (Ids{259}));  // h e -> he, l l -> ll, he ll, hell o
   EXPECT_EQ(t->encode("hello world"), (Ids{259, 262, 'l', 'd'}));  // "Ġwor" + l + d
   EXPECT_EQ(t->decode(t->encode("hello world \xF0\x9F\x98\x80")), "hello world \xF0\x9F\x98\x80");
 }
@@ -67,7 +74,8 @@ TEST(HfTokenizer, AddedTokenFlags) {
 
 TEST(HfTokenizer, Gpt2ClassesDefaultTheirSpecialTokensToEndOfText) {
   auto json = byte_level_json();
-  json["added_tokens"].push_back({{"id", 303}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}});
+  json["added_tokens"].push_back(
+      {{"id", 303}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}});
   EXPECT_EQ(HfTokenizer::from_json(json, {}, "t.json")->eos_id(), 303);
   TokenizerConfig llama;
   llama.tokenizer_class = "PreTrainedTokenizerFast";
@@ -76,7 +84,10 @@ TEST(HfTokenizer, Gpt2ClassesDefaultTheirSpecialTokensToEndOfText) {
 
 TEST(HfTokenizer, InvalidUtf8BecomesReplacementCharacters) {
   const auto t = byte_level();
-  EXPECT_EQ(t->encode("a\xFF" "b"), t->encode("a\xEF\xBF\xBD" "b"));
+  EXPECT_EQ(t->encode("a\xFF"
+                      "b"),
+            t->encode("a\xEF\xBF\xBD"
+                      "b"));
   EXPECT_THROW(t->decode(Ids{999}), Error);
 }
 
@@ -90,20 +101,38 @@ nlohmann::json sentencepiece_json() {
     vocab[name] = 3 + b;
   }
   int next = 259;
-  for (const char* piece : {"\xE2\x96\x81", "h", "i", "\xE2\x96\x81h", "\xE2\x96\x81hi"}) vocab[piece] = next++;
-  return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"\xE2\x96\x81 h", "\xE2\x96\x81h i"}},
-                     {"unk_token", "<unk>"}, {"byte_fallback", true}, {"fuse_unk", true}}},
-          {"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}},
-                                                                 {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}}}}}},
-          {"decoder", {{"type", "Sequence"}, {"decoders", {{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
-                                                           {{"type", "ByteFallback"}}, {{"type", "Fuse"}},
-                                                           {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
-          {"post_processor", {{"type", "TemplateProcessing"},
-                              {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-                              {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
-          {"added_tokens", {{{"id", 0}, {"content", "<unk>"}, {"special", true}, {"normalized", false}},
-                            {{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-                            {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}}};
+  for (const char* piece : {"\xE2\x96\x81", "h", "i", "\xE2\x96\x81h", "\xE2\x96\x81hi"})
+    vocab[piece] = next++;
+  return {
+      {"model",
+       {{"type", "BPE"},
+        {"vocab", vocab},
+        {"merges", {"\xE2\x96\x81 h", "\xE2\x96\x81h i"}},
+        {"unk_token", "<unk>"},
+        {"byte_fallback", true},
+        {"fuse_unk", true}}},
+      {"normalizer",
+       {{"type", "Sequence"},
+        {"normalizers",
+         {{{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}},
+          {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}}}}}},
+      {"decoder",
+       {{"type", "Sequence"},
+        {"decoders",
+         {{{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}},
+          {{"type", "ByteFallback"}},
+          {{"type", "Fuse"}},
+          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single",
+         {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
+      {"added_tokens",
+       {{{"id", 0}, {"content", "<unk>"}, {"special", true}, {"normalized", false}},
+        {{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
+        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}}};
 }
 
 TEST(HfTokenizer, SentencePieceStyleWithByteFallback) {
@@ -133,23 +162,33 @@ TEST(HfTokenizer, ConfigAddBosAddEosRebuildTheTemplateForLlamaClasses) {
   const auto eos_only = HfTokenizer::from_json(sentencepiece_json(), config, "sp.json");
   EXPECT_EQ(eos_only->encode("hi"), (Ids{263, 2}));
   config.tokenizer_class = "Qwen2Tokenizer";  // not rebuilt: tokenizer.json's template stays
-  EXPECT_EQ(HfTokenizer::from_json(sentencepiece_json(), config, "sp.json")->encode("hi"), (Ids{1, 263}));
+  EXPECT_EQ(HfTokenizer::from_json(sentencepiece_json(), config, "sp.json")->encode("hi"),
+            (Ids{1, 263}));
 }
 
 TEST(Decoder, MetaspaceDropsReplacementCharactersOfTheFirstToken) {
-  const Decoder d = Decoder::from_json({{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "always"}});
-  EXPECT_EQ(d.decode({"\xE2\x96\x81Hey", "\xE2\x96\x81" "friend"}, false), "Hey friend");
-  EXPECT_EQ(d.decode({"\xE2\x96\x81Hey", "\xE2\x96\x81" "friend"}, true), " Hey friend");
+  const Decoder d = Decoder::from_json(
+      {{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", "always"}});
+  EXPECT_EQ(d.decode({"\xE2\x96\x81Hey",
+                      "\xE2\x96\x81"
+                      "friend"},
+                     false),
+            "Hey friend");
+  EXPECT_EQ(d.decode({"\xE2\x96\x81Hey",
+                      "\xE2\x96\x81"
+                      "friend"},
+                     true),
+            " Hey friend");
   EXPECT_THROW(Decoder::from_json({{"type", "WordPiece"}}), Error);
 }
 
 TEST(IncrementalDetokenizer, HoldsPartialCharactersAndMatchesDecode) {
   const auto t = HfTokenizer::from_json(sentencepiece_json(), {}, "sp.json");
   IncrementalDetokenizer d(*t);
-  EXPECT_EQ(d.add(263), "hi");         // first token: leading space stripped
-  EXPECT_EQ(d.add(3 + 0xE4), "");      // 中 = E4 B8 AD arrives byte by byte
+  EXPECT_EQ(d.add(263), "hi");     // first token: leading space stripped
+  EXPECT_EQ(d.add(3 + 0xE4), "");  // 中 = E4 B8 AD arrives byte by byte
   EXPECT_EQ(d.add(3 + 0xB8), "");
-  EXPECT_EQ(d.add(3 + 0xAD), "");      // still inside a byte run
+  EXPECT_EQ(d.add(3 + 0xAD), "");  // still inside a byte run
   EXPECT_EQ(d.add(263), "\xE4\xB8\xAD hi");
   EXPECT_EQ(d.finish(), "");
   const auto bl = byte_level();
@@ -174,8 +213,10 @@ TEST(LoadTokenizer, Gpt2VocabAndMergesWithDialoGptDefaults) {
   EXPECT_EQ(t->encode("hehe<|endoftext|>"), (Ids{256, 256, 257}));
   EXPECT_EQ(t->eos_id(), 257);
   // No chat template: each turn's content followed by EOS.
-  const auto messages = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])");
-  EXPECT_EQ(ChatTemplate::for_tokenizer(*t).render(messages, true), "Hi<|endoftext|>Yo<|endoftext|>");
+  const auto messages = nlohmann::ordered_json::parse(
+      R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])");
+  EXPECT_EQ(ChatTemplate::for_tokenizer(*t).render(messages, true),
+            "Hi<|endoftext|>Yo<|endoftext|>");
   std::ofstream(dir / "merges.txt") << "#version: 0.2\nh e x\n";
   EXPECT_THROW(load_tokenizer(dir.string()), Error);
   std::filesystem::remove_all(dir);

@@ -20,10 +20,12 @@ using Pieces = std::vector<std::string>;
 TEST(SplitRegex, Gpt2) {
   EXPECT_EQ(split(SplitRegex::kGpt2, "Hello world  !!"), (Pieces{"Hello", " world", " ", " !!"}));
   EXPECT_EQ(split(SplitRegex::kGpt2, "I'm 42 x"), (Pieces{"I", "'m", " 42", " x"}));
-  EXPECT_EQ(split(SplitRegex::kGpt2, "I'M"), (Pieces{"I", "'", "M"}));  // case-sensitive contractions
+  EXPECT_EQ(split(SplitRegex::kGpt2, "I'M"),
+            (Pieces{"I", "'", "M"}));  // case-sensitive contractions
   EXPECT_EQ(split(SplitRegex::kGpt2, "a \n\nb"), (Pieces{"a", " \n", "\n", "b"}));
   EXPECT_EQ(split(SplitRegex::kGpt2, "end   "), (Pieces{"end", "   "}));
-  EXPECT_EQ(split(SplitRegex::kGpt2, "\xC3\xA9t\xC3\xA9 2024"), (Pieces{"\xC3\xA9t\xC3\xA9", " 2024"}));
+  EXPECT_EQ(split(SplitRegex::kGpt2, "\xC3\xA9t\xC3\xA9 2024"),
+            (Pieces{"\xC3\xA9t\xC3\xA9", " 2024"}));
 }
 
 TEST(SplitRegex, Llama3) {
@@ -36,7 +38,12 @@ TEST(SplitRegex, Llama3) {
   EXPECT_EQ(split(SplitRegex::kLlama3, "it'\xC5\xBF"), (Pieces{"it", "'\xC5\xBF"}));
   // U+0085 is White_Space, as in Hugging Face's regex engine (JavaScript's
   // \s would make the pair one punctuation run).
-  EXPECT_EQ(split(SplitRegex::kLlama3, "a\xC2\x85\xC2\x85" "b"), (Pieces{"a", "\xC2\x85", "\xC2\x85" "b"}));
+  EXPECT_EQ(split(SplitRegex::kLlama3,
+                  "a\xC2\x85\xC2\x85"
+                  "b"),
+            (Pieces{"a", "\xC2\x85",
+                    "\xC2\x85"
+                    "b"}));
 }
 
 TEST(SplitRegex, Qwen2DigitsOneByOne) {
@@ -64,8 +71,10 @@ TEST(ByteLevel, AlphabetRoundTrips) {
 TEST(PreTokenizer, MetaspacePrependSchemes) {
   std::vector<std::string> words;
   auto metaspace = [](const char* scheme, bool split) {
-    return PreTokenizer::from_json(
-        nlohmann::json{{"type", "Metaspace"}, {"replacement", "\xE2\x96\x81"}, {"prepend_scheme", scheme}, {"split", split}});
+    return PreTokenizer::from_json(nlohmann::json{{"type", "Metaspace"},
+                                                  {"replacement", "\xE2\x96\x81"},
+                                                  {"prepend_scheme", scheme},
+                                                  {"split", split}});
   };
   metaspace("first", false).pre_tokenize("Hey you", /*at_text_start=*/true, words);
   EXPECT_EQ(words, (Pieces{"\xE2\x96\x81Hey\xE2\x96\x81you"}));
@@ -79,7 +88,9 @@ TEST(PreTokenizer, MetaspacePrependSchemes) {
 
 TEST(PreTokenizer, RejectsUnsupportedConfigurations) {
   EXPECT_THROW(PreTokenizer::from_json(nlohmann::json{{"type", "BertPreTokenizer"}}), Error);
-  EXPECT_THROW(PreTokenizer::from_json(nlohmann::json{{"type", "Split"}, {"pattern", {{"Regex", "\\d+"}}}}), Error);
+  EXPECT_THROW(
+      PreTokenizer::from_json(nlohmann::json{{"type", "Split"}, {"pattern", {{"Regex", "\\d+"}}}}),
+      Error);
   EXPECT_THROW(PreTokenizer::from_json(nlohmann::json::array()), Error);
 }
 

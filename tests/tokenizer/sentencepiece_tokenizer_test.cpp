@@ -22,10 +22,12 @@ class SentencePieceTest : public ::testing::Test {
     {
       std::ofstream text(dir_ / "train.txt");
       for (int i = 0; i < 200; ++i)
-        text << "the quick brown fox jumps over the lazy dog " << i << "\nhello world, tokenizers split words\n";
+        text << "the quick brown fox jumps over the lazy dog " << i
+             << "\nhello world, tokenizers split words\n";
     }
     const auto status = sentencepiece::SentencePieceTrainer::Train(
-        "--input=" + (dir_ / "train.txt").string() + " --model_prefix=" + (dir_ / "tokenizer").string() +
+        "--input=" + (dir_ / "train.txt").string() +
+        " --model_prefix=" + (dir_ / "tokenizer").string() +
         " --model_type=bpe --vocab_size=300 --byte_fallback=true --num_threads=1 --minloglevel=2");
     ASSERT_TRUE(status.ok()) << status.ToString();
   }

@@ -27,7 +27,9 @@ uint64_t xgetbv0() {
   return (uint64_t{hi} << 32) | lo;
 }
 
-bool bit(uint32_t reg, int index) { return (reg >> index) & 1u; }
+bool bit(uint32_t reg, int index) {
+  return (reg >> index) & 1u;
+}
 
 CpuFeatures detect() {
   CpuFeatures f;
@@ -64,7 +66,9 @@ CpuFeatures detect() {
   return f;
 }
 #else
-CpuFeatures detect() { return {}; }
+CpuFeatures detect() {
+  return {};
+}
 #endif
 
 }  // namespace

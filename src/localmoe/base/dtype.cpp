@@ -15,12 +15,12 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::kF32, "F32", 4, true},      {DType::kF16, "F16", 2, true},
-    {DType::kBF16, "BF16", 2, true},    {DType::kF8E4M3, "F8_E4M3", 1, true},
+    {DType::kF32, "F32", 4, true},        {DType::kF16, "F16", 2, true},
+    {DType::kBF16, "BF16", 2, true},      {DType::kF8E4M3, "F8_E4M3", 1, true},
     {DType::kF8E5M2, "F8_E5M2", 1, true}, {DType::kF64, "F64", 8, true},
-    {DType::kI64, "I64", 8, false},     {DType::kI32, "I32", 4, false},
-    {DType::kI16, "I16", 2, false},     {DType::kI8, "I8", 1, false},
-    {DType::kU8, "U8", 1, false},       {DType::kBool, "BOOL", 1, false},
+    {DType::kI64, "I64", 8, false},       {DType::kI32, "I32", 4, false},
+    {DType::kI16, "I16", 2, false},       {DType::kI8, "I8", 1, false},
+    {DType::kU8, "U8", 1, false},         {DType::kBool, "BOOL", 1, false},
 };
 
 const DTypeInfo& info(DType dtype) {
@@ -102,9 +102,15 @@ float decode(uint32_t bits, const SmallFloat& format) {
 
 }  // namespace
 
-size_t dtype_size(DType dtype) { return info(dtype).size; }
-std::string_view dtype_name(DType dtype) { return info(dtype).name; }
-bool is_floating(DType dtype) { return info(dtype).floating; }
+size_t dtype_size(DType dtype) {
+  return info(dtype).size;
+}
+std::string_view dtype_name(DType dtype) {
+  return info(dtype).name;
+}
+bool is_floating(DType dtype) {
+  return info(dtype).floating;
+}
 
 std::optional<DType> parse_dtype_name(std::string_view name) {
   for (const DTypeInfo& entry : kDTypes) {
@@ -113,13 +119,27 @@ std::optional<DType> parse_dtype_name(std::string_view name) {
   return std::nullopt;
 }
 
-uint16_t f32_to_bf16(float value) { return static_cast<uint16_t>(encode(value, kBF16Format)); }
-float f16_to_f32(uint16_t bits) { return decode(bits, kF16Format); }
-uint16_t f32_to_f16(float value) { return static_cast<uint16_t>(encode(value, kF16Format)); }
-float fp8_e4m3_to_f32(uint8_t bits) { return decode(bits, kE4M3Format); }
-uint8_t f32_to_fp8_e4m3(float value) { return static_cast<uint8_t>(encode(value, kE4M3Format)); }
-float fp8_e5m2_to_f32(uint8_t bits) { return decode(bits, kE5M2Format); }
-uint8_t f32_to_fp8_e5m2(float value) { return static_cast<uint8_t>(encode(value, kE5M2Format)); }
+uint16_t f32_to_bf16(float value) {
+  return static_cast<uint16_t>(encode(value, kBF16Format));
+}
+float f16_to_f32(uint16_t bits) {
+  return decode(bits, kF16Format);
+}
+uint16_t f32_to_f16(float value) {
+  return static_cast<uint16_t>(encode(value, kF16Format));
+}
+float fp8_e4m3_to_f32(uint8_t bits) {
+  return decode(bits, kE4M3Format);
+}
+uint8_t f32_to_fp8_e4m3(float value) {
+  return static_cast<uint8_t>(encode(value, kE4M3Format));
+}
+float fp8_e5m2_to_f32(uint8_t bits) {
+  return decode(bits, kE5M2Format);
+}
+uint8_t f32_to_fp8_e5m2(float value) {
+  return static_cast<uint8_t>(encode(value, kE5M2Format));
+}
 
 float load_as_f32(const void* data, DType dtype, size_t index) {
   switch (dtype) {

@@ -39,7 +39,9 @@ bool is_floating(DType dtype);
 
 // ---- scalar conversions ------------------------------------------------------
 
-inline float bf16_to_f32(uint16_t bits) { return std::bit_cast<float>(uint32_t{bits} << 16); }
+inline float bf16_to_f32(uint16_t bits) {
+  return std::bit_cast<float>(uint32_t{bits} << 16);
+}
 uint16_t f32_to_bf16(float value);
 
 float f16_to_f32(uint16_t bits);

@@ -76,17 +76,17 @@ std::string format_operands(const A& a, const B& b) {
 }  // namespace localmoe
 
 // Invariants of our own code. A failure is a bug: print and abort.
-#define LM_CHECK(cond)                                                          \
-  do {                                                                          \
+#define LM_CHECK(cond)                                                            \
+  do {                                                                            \
     if (!(cond)) ::localmoe::detail::check_failed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 
-#define LM_CHECK_OP_(a, op, b)                                                  \
-  do {                                                                          \
-    const auto& lm_a_ = (a);                                                    \
-    const auto& lm_b_ = (b);                                                    \
-    if (!(lm_a_ op lm_b_))                                                      \
-      ::localmoe::detail::check_failed(__FILE__, __LINE__, #a " " #op " " #b,  \
+#define LM_CHECK_OP_(a, op, b)                                                             \
+  do {                                                                                     \
+    const auto& lm_a_ = (a);                                                               \
+    const auto& lm_b_ = (b);                                                               \
+    if (!(lm_a_ op lm_b_))                                                                 \
+      ::localmoe::detail::check_failed(__FILE__, __LINE__, #a " " #op " " #b,              \
                                        ::localmoe::detail::format_operands(lm_a_, lm_b_)); \
   } while (0)
 

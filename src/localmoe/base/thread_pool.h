@@ -19,9 +19,8 @@ class ThreadJob {
  public:
   template <typename F>
   ThreadJob(F& callable)  // NOLINT(google-explicit-constructor): built at call sites
-      : object_(&callable), call_([](void* object, int thread) {
-          (*static_cast<F*>(object))(thread);
-        }) {}
+      : object_(&callable),
+        call_([](void* object, int thread) { (*static_cast<F*>(object))(thread); }) {}
 
   void operator()(int thread) const { call_(object_, thread); }
 

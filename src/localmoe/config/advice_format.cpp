@@ -13,10 +13,12 @@ namespace {
 
 std::string header(const Advice& a) {
   std::ostringstream out;
-  out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name << " ("
-      << format_gib(a.hardware.memory_bytes) << ", " << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5)
-      << " GB/s each; " << a.hardware.source << ")";
-  if (a.hardware.is_cpu) out << "\n" << a.hardware.cores << " hardware threads, ISA: " << a.hardware.isa;
+  out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name
+      << " (" << format_gib(a.hardware.memory_bytes) << ", "
+      << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5) << " GB/s each; "
+      << a.hardware.source << ")";
+  if (a.hardware.is_cpu)
+    out << "\n" << a.hardware.cores << " hardware threads, ISA: " << a.hardware.isa;
   return out.str();
 }
 
@@ -37,34 +39,39 @@ std::string advice_to_table(const Advice& a) {
     }
     out << "\n";
     size_t width = 0;
-    for (const Decision& d : inst.decisions) width = std::max(width, d.field.size() + d.value.size() + 3);
+    for (const Decision& d : inst.decisions)
+      width = std::max(width, d.field.size() + d.value.size() + 3);
     for (const Decision& d : inst.decisions) {
       const std::string left = d.field + " = " + d.value;
       out << "  " << left << std::string(width - left.size() + 2, ' ') << d.reason << "\n";
     }
     const MemoryEstimate& e = inst.memory;
-    out << "  memory per device: budget " << format_gib(e.budget_bytes) << " = weights " << format_gib(e.resident_weight_bytes)
-        << " + activations " << format_gib(e.activation_bytes) << " + runtime " << format_gib(e.overhead_bytes) << " + KV "
-        << format_gib(e.kv_bytes) << "\n";
+    out << "  memory per device: budget " << format_gib(e.budget_bytes) << " = weights "
+        << format_gib(e.resident_weight_bytes) << " + activations "
+        << format_gib(e.activation_bytes) << " + runtime " << format_gib(e.overhead_bytes)
+        << " + KV " << format_gib(e.kv_bytes) << "\n";
     out << "  KV cache: " << e.kv_capacity_tokens << " tokens (" << e.kv_blocks << " blocks), "
         << e.kv_capacity_sequences << " sequences of " << e.tokens_per_sequence << "; target "
         << inst.kv_target_tokens << " tokens\n";
     out << "  weighed:\n";
     for (const Candidate& c : inst.candidates) {
-      out << "    " << weight_layout_name(c.layout) << " + " << enum_name(c.kv_cache_dtype) << " KV: weights "
-          << format_gib(c.memory.weights.per_device) << "/device, "
-          << (c.memory.fits ? std::to_string(c.memory.kv_capacity_tokens) + " KV tokens" : std::string("does not fit"))
+      out << "    " << weight_layout_name(c.layout) << " + " << enum_name(c.kv_cache_dtype)
+          << " KV: weights " << format_gib(c.memory.weights.per_device) << "/device, "
+          << (c.memory.fits ? std::to_string(c.memory.kv_capacity_tokens) + " KV tokens"
+                            : std::string("does not fit"))
           << (c.meets_target ? " (meets target)" : "") << "\n";
     }
   }
-  out << "\nThe figures are upper bounds from datasheet bandwidth; see docs/advisor.md for the assumptions.\n";
+  out << "\nThe figures are upper bounds from datasheet bandwidth; see docs/advisor.md for the "
+         "assumptions.\n";
   return out.str();
 }
 
 std::string advice_to_yaml(const Advice& a) {
   std::ostringstream out;
   std::string title = header(a);
-  for (size_t at = title.find('\n'); at != std::string::npos; at = title.find('\n', at + 1)) title.insert(at + 1, "# ");
+  for (size_t at = title.find('\n'); at != std::string::npos; at = title.find('\n', at + 1))
+    title.insert(at + 1, "# ");
   out << "# localmoe advise: " << title << "\n";
   if (!a.feasible) {
     out << "# refused: " << a.refusal << "\n";
@@ -72,7 +79,8 @@ std::string advice_to_yaml(const Advice& a) {
   }
   for (const InstanceAdvice& inst : a.instances) {
     out << "# " << inst.model.id << "\n";
-    for (const Decision& d : inst.decisions) out << "#   " << d.field << " = " << d.value << ": " << d.reason << "\n";
+    for (const Decision& d : inst.decisions)
+      out << "#   " << d.field << " = " << d.value << ": " << d.reason << "\n";
   }
   Config config = a.config;
   config.source.clear();
@@ -106,7 +114,8 @@ std::string advice_to_json(const Advice& a) {
     i["model"] = inst.model.id;
     i["devices"] = inst.devices;
     json decisions = json::array();
-    for (const Decision& d : inst.decisions) decisions.push_back({{"field", d.field}, {"value", d.value}, {"reason", d.reason}});
+    for (const Decision& d : inst.decisions)
+      decisions.push_back({{"field", d.field}, {"value", d.value}, {"reason", d.reason}});
     i["decisions"] = decisions;
     i["memory"] = {{"parameters", e.weights.parameters},
                    {"weight_bytes_total", e.weights.total},

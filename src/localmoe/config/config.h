@@ -26,7 +26,7 @@ struct GpuConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, GpuConfig>
+requires std::same_as<std::remove_const_t<Self>, GpuConfig>
 void visit_fields(Self& c, Visitor&& v) {
   v("memory_limit_gb", c.memory_limit_gb,
     "memory of one device in GiB; 0 = the device's own size (RAM on the CPU backend)");
@@ -49,11 +49,14 @@ struct ModelRuntimeConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, ModelRuntimeConfig>
+requires std::same_as<std::remove_const_t<Self>, ModelRuntimeConfig>
 void visit_fields(Self& c, Visitor&& v) {
-  v("num_experts", c.num_experts, "expected expert count, checked against an MoE checkpoint; 0 = checkpoint's");
-  v("top_k_experts", c.top_k_experts, "experts per token, checked against an MoE checkpoint; 0 = checkpoint's");
-  v("max_sequence_length", c.max_sequence_length, "alias of engine.max_model_len (must agree when both set)");
+  v("num_experts", c.num_experts,
+    "expected expert count, checked against an MoE checkpoint; 0 = checkpoint's");
+  v("top_k_experts", c.top_k_experts,
+    "experts per token, checked against an MoE checkpoint; 0 = checkpoint's");
+  v("max_sequence_length", c.max_sequence_length,
+    "alias of engine.max_model_len (must agree when both set)");
   v("quantization_type", c.quantization_type,
     "expected weight format: none|fp16|bf16|fp8|int8|awq|gptq; unset = engine.quantization");
   v("enable_compilation", c.enable_compilation, "graph compilation (no effect on the CPU backend)");
@@ -97,9 +100,10 @@ struct EngineConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, EngineConfig>
+requires std::same_as<std::remove_const_t<Self>, EngineConfig>
 void visit_fields(Self& c, Visitor&& v) {
-  v("model_name", c.model_name, "Hugging Face directory, .gguf file, or id under the models directory");
+  v("model_name", c.model_name,
+    "Hugging Face directory, .gguf file, or id under the models directory");
   v("tensor_parallel_size", c.tensor_parallel_size, "devices one model is split over");
   v("gpu_memory_utilization", c.gpu_memory_utilization,
     "fraction of each device's memory for weights + activations + KV cache, in (0, 1]");
@@ -108,7 +112,8 @@ void visit_fields(Self& c, Visitor&& v) {
   v("swap_space", c.swap_space, "GiB of host memory for preempted KV blocks");
   v("max_num_batched_tokens", c.max_num_batched_tokens, "token budget of one engine step");
   v("max_num_seqs", c.max_num_seqs, "sequences running at once");
-  v("enable_prefix_caching", c.enable_prefix_caching, "reuse KV blocks of identical prompt prefixes");
+  v("enable_prefix_caching", c.enable_prefix_caching,
+    "reuse KV blocks of identical prompt prefixes");
   v("enable_chunked_prefill", c.enable_chunked_prefill, "split long prompts over several steps");
   v("max_chunked_prefill_tokens", c.max_chunked_prefill_tokens,
     "largest prefill chunk of one request per step; 0 = max_num_batched_tokens");
@@ -132,7 +137,7 @@ struct InstanceConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, InstanceConfig>
+requires std::same_as<std::remove_const_t<Self>, InstanceConfig>
 void visit_fields(Self& c, Visitor&& v) {
   v("name", c.name, "served model name; empty = model_name");
   v("gpu_devices", c.gpu_devices, "device indices owned by this instance");
@@ -156,13 +161,14 @@ struct ServerConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, ServerConfig>
+requires std::same_as<std::remove_const_t<Self>, ServerConfig>
 void visit_fields(Self& c, Visitor&& v) {
   v("host", c.host, "interface to bind");
   v("port", c.port, "TCP port; 0 = any free port");
   v("api_key", c.api_key, "bearer token clients must send; env LOCALMOE_API_KEY overrides");
   v("max_request_body_bytes", c.max_request_body_bytes, "largest request body (HTTP 413 above)");
-  v("max_queued_requests", c.max_queued_requests, "requests waiting for the engine (HTTP 429 above)");
+  v("max_queued_requests", c.max_queued_requests,
+    "requests waiting for the engine (HTTP 429 above)");
   v("num_http_threads", c.num_http_threads, "threads serving HTTP connections");
 }
 
@@ -179,7 +185,7 @@ struct MoeConfig {
 };
 
 template <typename Self, typename Visitor>
-  requires std::same_as<std::remove_const_t<Self>, MoeConfig>
+requires std::same_as<std::remove_const_t<Self>, MoeConfig>
 void visit_fields(Self& c, Visitor&& v) {
   v("expert_cache_gb", c.expert_cache_gb, "GiB per device for resident experts; 0 = all resident");
   v("prefetch", c.prefetch, "prefetch the next layer's likely experts");

@@ -24,7 +24,8 @@ struct FieldRow {
 };
 
 template <typename Section>
-void describe_section(std::vector<FieldRow>& rows, const std::string& prefix, const Section& defaults) {
+void describe_section(std::vector<FieldRow>& rows, const std::string& prefix,
+                      const Section& defaults) {
   visit_fields(defaults, [&](const char* field, const auto& value, const char* doc) {
     rows.push_back({prefix + "." + field, field_type_name(value), to_yaml_text(value), doc});
   });
@@ -45,13 +46,17 @@ std::string config_to_yaml(const Config& config, bool redact_secrets) {
       std::vector<std::pair<std::string, std::string>> own;
       if (!instance.name.empty()) own.emplace_back("name", to_yaml_text(instance.name));
       own.emplace_back("model_name", to_yaml_text(instance.engine.model_name));
-      if (!instance.gpu_devices.empty()) own.emplace_back("gpu_devices", to_yaml_text(instance.gpu_devices));
+      if (!instance.gpu_devices.empty())
+        own.emplace_back("gpu_devices", to_yaml_text(instance.gpu_devices));
       std::vector<std::string> base;
-      visit_fields(config.engine, [&](const char*, const auto& value, const char*) { base.push_back(to_yaml_text(value)); });
+      visit_fields(config.engine, [&](const char*, const auto& value, const char*) {
+        base.push_back(to_yaml_text(value));
+      });
       size_t i = 0;
       visit_fields(instance.engine, [&](const char* field, const auto& value, const char*) {
         const std::string text = to_yaml_text(value);
-        if (std::string_view(field) != "model_name" && text != base[i]) own.emplace_back(field, text);
+        if (std::string_view(field) != "model_name" && text != base[i])
+          own.emplace_back(field, text);
         ++i;
       });
       for (size_t k = 0; k < own.size(); ++k) {
@@ -70,15 +75,17 @@ std::string describe_config_fields() {
   describe_section(rows, "gpu", defaults.gpu);
   describe_section(rows, "model", defaults.model);
   describe_section(rows, "engine", defaults.engine);
-  rows.push_back({"instances", "list", "[]", "models served at once; each item takes engine keys plus:"});
+  rows.push_back(
+      {"instances", "list", "[]", "models served at once; each item takes engine keys plus:"});
   // An instance's own keys: those of InstanceConfig that are not engine keys.
   std::vector<FieldRow> engine_rows, instance_rows;
   describe_section(engine_rows, "engine", defaults.engine);
   describe_section(instance_rows, "instances[]", InstanceConfig{});
   for (const FieldRow& r : instance_rows) {
     const std::string field = r.key.substr(r.key.find('.') + 1);
-    const bool engine_key = std::any_of(engine_rows.begin(), engine_rows.end(),
-                                        [&](const FieldRow& e) { return e.key == "engine." + field; });
+    const bool engine_key =
+        std::any_of(engine_rows.begin(), engine_rows.end(),
+                    [&](const FieldRow& e) { return e.key == "engine." + field; });
     if (!engine_key) rows.push_back(r);
   }
   describe_section(rows, "server", defaults.server);

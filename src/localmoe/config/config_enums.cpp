@@ -16,11 +16,9 @@ int64_t kv_cache_dtype_size(KvCacheDtype dtype) {
   switch (dtype) {
     case KvCacheDtype::kAuto:
     case KvCacheDtype::kFp16:
-    case KvCacheDtype::kBf16:
-      return 2;
+    case KvCacheDtype::kBf16: return 2;
     case KvCacheDtype::kFp8E4M3:
-    case KvCacheDtype::kFp8E5M2:
-      return 1;
+    case KvCacheDtype::kFp8E5M2: return 1;
   }
   return 2;
 }

@@ -48,7 +48,8 @@ struct EnumNames<WeightFormat> {
       {"gptq", WeightFormat::kGptq},
   }};
   static constexpr std::array<RejectedName, 1> kRejected{{
-      {"squeezellm", "SqueezeLLM was removed from vLLM and has no maintained checkpoints; use awq or gptq"},
+      {"squeezellm",
+       "SqueezeLLM was removed from vLLM and has no maintained checkpoints; use awq or gptq"},
   }};
 };
 
@@ -103,7 +104,9 @@ struct EnumNames<ExpertPlacement> {
 };
 
 template <typename E>
-concept ConfigEnum = requires { EnumNames<E>::kValues; };
+concept ConfigEnum = requires {
+  EnumNames<E>::kValues;
+};
 
 // The canonical (first listed) spelling of a value.
 template <ConfigEnum E>

@@ -42,7 +42,8 @@ std::string from_yaml(const YAML::Node& node, int64_t& out) {
   if (first != last && *first == '+') ++first;
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec == std::errc::result_out_of_range) return "integer " + describe_yaml(node) + " is out of range";
+  if (ec == std::errc::result_out_of_range)
+    return "integer " + describe_yaml(node) + " is out of range";
   if (ec != std::errc() || ptr != last || first == last) return expected("an integer", node);
   out = value;
   return {};
@@ -78,16 +79,21 @@ std::string from_yaml(const YAML::Node& node, std::vector<int64_t>& out) {
   std::vector<int64_t> values;
   for (const YAML::Node& item : node) {
     int64_t v = 0;
-    if (!from_yaml(item, v).empty()) return expected("a list of integers", node) + " (item " + describe_yaml(item) + ")";
+    if (!from_yaml(item, v).empty())
+      return expected("a list of integers", node) + " (item " + describe_yaml(item) + ")";
     values.push_back(v);
   }
   out = std::move(values);
   return {};
 }
 
-std::string to_yaml_text(bool value) { return value ? "true" : "false"; }
+std::string to_yaml_text(bool value) {
+  return value ? "true" : "false";
+}
 
-std::string to_yaml_text(int64_t value) { return std::to_string(value); }
+std::string to_yaml_text(int64_t value) {
+  return std::to_string(value);
+}
 
 std::string to_yaml_text(double value) {
   char buffer[64];

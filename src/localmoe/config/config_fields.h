@@ -28,17 +28,20 @@ std::string from_yaml(const YAML::Node& node, std::vector<int64_t>& out);
 
 template <ConfigEnum E>
 std::string from_yaml(const YAML::Node& node, E& out) {
-  if (!node.IsScalar()) return "expected one of " + enum_choices<E>() + ", got " + describe_yaml(node);
+  if (!node.IsScalar())
+    return "expected one of " + enum_choices<E>() + ", got " + describe_yaml(node);
   const std::string& text = node.Scalar();
   if (auto value = parse_enum<E>(text)) {
     out = *value;
     return {};
   }
-  if (auto reason = enum_rejection<E>(text)) return "'" + text + "' is not supported: " + std::string(*reason);
+  if (auto reason = enum_rejection<E>(text))
+    return "'" + text + "' is not supported: " + std::string(*reason);
   std::vector<std::string> names;
   for (const auto& [name, v] : EnumNames<E>::kValues) names.emplace_back(name);
   std::string message = "expected one of " + enum_choices<E>() + ", got '" + text + "'";
-  if (std::string near = closest_match(text, names); !near.empty()) message += "; did you mean '" + near + "'?";
+  if (std::string near = closest_match(text, names); !near.empty())
+    message += "; did you mean '" + near + "'?";
   return message;
 }
 
@@ -72,11 +75,21 @@ std::string to_yaml_text(const std::optional<T>& value) {
 }
 
 // The field's type for the listing: "bool", "int", "number", "string", "a|b|c", "[int]".
-inline std::string field_type_name(const bool&) { return "bool"; }
-inline std::string field_type_name(const int64_t&) { return "int"; }
-inline std::string field_type_name(const double&) { return "number"; }
-inline std::string field_type_name(const std::string&) { return "string"; }
-inline std::string field_type_name(const std::vector<int64_t>&) { return "[int]"; }
+inline std::string field_type_name(const bool&) {
+  return "bool";
+}
+inline std::string field_type_name(const int64_t&) {
+  return "int";
+}
+inline std::string field_type_name(const double&) {
+  return "number";
+}
+inline std::string field_type_name(const std::string&) {
+  return "string";
+}
+inline std::string field_type_name(const std::vector<int64_t>&) {
+  return "[int]";
+}
 template <ConfigEnum E>
 std::string field_type_name(const E&) {
   return enum_choices<E>();

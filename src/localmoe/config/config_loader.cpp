@@ -18,7 +18,8 @@ struct NoopKey {
   std::string_view why;
 };
 constexpr NoopKey kNoopKeys[] = {
-    {"engine.use_v2_block_manager", "accepted for compatibility, no effect: LocalMoE has one paged block manager"},
+    {"engine.use_v2_block_manager",
+     "accepted for compatibility, no effect: LocalMoE has one paged block manager"},
     {"model.hidden_size", "ignored: architecture numbers come from the model's config.json"},
     {"model.intermediate_size", "ignored: architecture numbers come from the model's config.json"},
 };
@@ -86,7 +87,8 @@ class LeafApplier {
       const std::string prefix = "instances[" + std::to_string(index++) + "]";
       const SourceLocation item_loc = located(leaf.value_location, item.Mark());
       if (!item.IsMap()) {
-        error(item_loc, prefix, "expected a mapping with at least model_name, got " + describe_yaml(item));
+        error(item_loc, prefix,
+              "expected a mapping with at least model_name, got " + describe_yaml(item));
         continue;
       }
       InstanceConfig instance;
@@ -108,11 +110,16 @@ class LeafApplier {
         visit_fields(instance, [&](const char* field_name, auto& field, const char*) {
           if (known || name != field_name) return;
           known = true;
-          convert(key, ConfigLeaf{entry.second, key_loc, located(leaf.value_location, entry.second.Mark())}, field);
+          convert(
+              key,
+              ConfigLeaf{entry.second, key_loc, located(leaf.value_location, entry.second.Mark())},
+              field);
         });
         if (!known) {
           std::vector<std::string> names;
-          visit_fields(instance, [&](const char* field_name, auto&, const char*) { names.emplace_back(field_name); });
+          visit_fields(instance, [&](const char* field_name, auto&, const char*) {
+            names.emplace_back(field_name);
+          });
           error(key_loc, key, unknown_message(name, names));
         }
       }
@@ -131,7 +138,8 @@ class LeafApplier {
     return near.empty() ? std::string() : "; did you mean '" + near + "'?";
   }
 
-  static std::string unknown_message(const std::string& name, const std::vector<std::string>& names) {
+  static std::string unknown_message(const std::string& name,
+                                     const std::vector<std::string>& names) {
     std::string message = "unknown key";
     if (std::string near = closest_match(name, names); !near.empty()) {
       message += "; did you mean '" + near + "'?";
@@ -147,7 +155,9 @@ class LeafApplier {
     const std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
     std::vector<std::string> names;
     auto collect = [&](const auto& target) {
-      visit_fields(target, [&](const char* field_name, const auto&, const char*) { names.emplace_back(field_name); });
+      visit_fields(target, [&](const char* field_name, const auto&, const char*) {
+        names.emplace_back(field_name);
+      });
     };
     const Config& c = out_.config;
     if (section == "gpu") collect(c.gpu);
@@ -161,7 +171,8 @@ class LeafApplier {
     }
     if (names.empty()) {
       // Only `--set` can name an unknown section here; files are checked by the YAML reader.
-      error(leaf.key_location, key, "unknown section '" + section + "'" + suggestion(section, config_section_names()));
+      error(leaf.key_location, key,
+            "unknown section '" + section + "'" + suggestion(section, config_section_names()));
       return;
     }
     error(leaf.key_location, key, unknown_message(name, names));
@@ -181,18 +192,21 @@ class LeafApplier {
 };
 
 // "engine.max_num_seqs=64" -> a leaf at engine.max_num_seqs holding 64.
-void add_override(const std::string& arg, ConfigLeaves& leaves, std::vector<ConfigDiagnostic>& diagnostics) {
+void add_override(const std::string& arg, ConfigLeaves& leaves,
+                  std::vector<ConfigDiagnostic>& diagnostics) {
   const SourceLocation loc{"--set " + arg};
   const size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0) {
-    diagnostics.push_back({Severity::kError, loc, "", "expected KEY=VALUE, e.g. engine.max_num_seqs=64"});
+    diagnostics.push_back(
+        {Severity::kError, loc, "", "expected KEY=VALUE, e.g. engine.max_num_seqs=64"});
     return;
   }
   std::string key = arg.substr(0, eq);
   if (key.rfind("vllm.", 0) == 0) key = "engine." + key.substr(5);
   if (key == "vllm_instances") key = "instances";
   if (key != "instances" && key.find('.') == std::string::npos) {
-    diagnostics.push_back({Severity::kError, loc, key, "expected SECTION.KEY, e.g. engine.max_num_seqs"});
+    diagnostics.push_back(
+        {Severity::kError, loc, key, "expected SECTION.KEY, e.g. engine.max_num_seqs"});
     return;
   }
   YAML::Node value;
@@ -206,8 +220,8 @@ void add_override(const std::string& arg, ConfigLeaves& leaves, std::vector<Conf
   leaves[key] = ConfigLeaf{value, loc, loc};
 }
 
-LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnostics, const std::string& source,
-                    const LoadOptions& options) {
+LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnostics,
+                    const std::string& source, const LoadOptions& options) {
   const GetenvFn getenv = options.getenv ? options.getenv : GetenvFn(process_getenv);
   if (std::optional<std::string> key = getenv(kApiKeyEnv); key && !key->empty()) {
     const SourceLocation loc{std::string("environment ") + kApiKeyEnv};
@@ -226,7 +240,8 @@ LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnosti
   if (!c.engine.max_model_len && c.model.max_sequence_length) {
     c.engine.max_model_len = c.model.max_sequence_length;
     for (InstanceConfig& instance : c.instances) {
-      if (!instance.engine.max_model_len) instance.engine.max_model_len = c.model.max_sequence_length;
+      if (!instance.engine.max_model_len)
+        instance.engine.max_model_len = c.model.max_sequence_length;
     }
   }
 
@@ -241,7 +256,8 @@ LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnosti
                               : ResolveModelFn([models_dir](const std::string& name) {
                                   return resolve_model(name, models_dir);
                                 });
-  context.device_memory_bytes = options.device_memory_bytes > 0 ? options.device_memory_bytes : local_ram_bytes();
+  context.device_memory_bytes =
+      options.device_memory_bytes > 0 ? options.device_memory_bytes : local_ram_bytes();
   context.runtime_overhead_bytes = options.runtime_overhead_bytes;
   for (ConfigDiagnostic& d : validate_config(c, context)) diagnostics.push_back(std::move(d));
 
@@ -259,8 +275,10 @@ LoadedConfig load_config_text(std::string_view text, const std::string& origin,
                               const std::optional<std::string>& profile, const LoadOptions& options,
                               const fs::path& base_dir) {
   std::vector<ConfigDiagnostic> diagnostics;
-  ConfigLeaves leaves = read_config_leaves(text, origin, base_dir, profile, options.read_file, diagnostics);
-  return finish(std::move(leaves), std::move(diagnostics), origin + (profile ? ":" + *profile : ""), options);
+  ConfigLeaves leaves =
+      read_config_leaves(text, origin, base_dir, profile, options.read_file, diagnostics);
+  return finish(std::move(leaves), std::move(diagnostics), origin + (profile ? ":" + *profile : ""),
+                options);
 }
 
 LoadedConfig load_config(const LoadOptions& options) {
@@ -268,8 +286,9 @@ LoadedConfig load_config(const LoadOptions& options) {
   auto [file, profile] = split_config_arg(options.config_arg, options.read_file);
   const std::optional<std::string> text = options.read_file(file);
   if (!text) {
-    throw ConfigError({ConfigDiagnostic{Severity::kError, SourceLocation{file}, "",
-                                        "cannot read the file (missing, not a regular file, or over 16 MiB)"}});
+    throw ConfigError(
+        {ConfigDiagnostic{Severity::kError, SourceLocation{file}, "",
+                          "cannot read the file (missing, not a regular file, or over 16 MiB)"}});
   }
   return load_config_text(*text, file, profile, options, fs::path(file).parent_path());
 }

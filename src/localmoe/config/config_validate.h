@@ -25,12 +25,13 @@ struct ValidationContext {
   std::set<std::string> failed_keys;
   ResolveModelFn resolve_model;
   ReadFileFn read_file;
-  int64_t device_memory_bytes = 0;      // used when gpu.memory_limit_gb is 0
-  int64_t runtime_overhead_bytes = 0;   // per device
+  int64_t device_memory_bytes = 0;     // used when gpu.memory_limit_gb is 0
+  int64_t runtime_overhead_bytes = 0;  // per device
 };
 
 // Errors and notices, in the order found.
-std::vector<ConfigDiagnostic> validate_config(const Config& config, const ValidationContext& context);
+std::vector<ConfigDiagnostic> validate_config(const Config& config,
+                                              const ValidationContext& context);
 
 // The block sizes the paged KV cache supports.
 const std::vector<int64_t>& allowed_block_sizes();

@@ -79,7 +79,8 @@ class LeafReader {
       return;
     }
     if (stack_.size() >= kMaxExtendsDepth) {
-      error(SourceLocation{origin}, "extends", "extends chain deeper than " + std::to_string(kMaxExtendsDepth));
+      error(SourceLocation{origin}, "extends",
+            "extends chain deeper than " + std::to_string(kMaxExtendsDepth));
       return;
     }
     YAML::Node root;
@@ -98,20 +99,22 @@ class LeafReader {
   void read_root(const YAML::Node& root, const std::string& origin, const fs::path& base_dir,
                  const std::optional<std::string>& profile, ConfigLeaves& leaves) {
     if (!root.IsDefined() || root.IsNull()) {
-      if (profile) error(SourceLocation{origin}, "", "no profile '" + *profile + "': the file is empty");
+      if (profile)
+        error(SourceLocation{origin}, "", "no profile '" + *profile + "': the file is empty");
       return;
     }
     if (!root.IsMap()) {
-      error(location_of(origin, root.Mark()), "", "expected a mapping of sections or profiles, got " +
-                                                      std::string(root.IsSequence() ? "a list" : "a scalar"));
+      error(location_of(origin, root.Mark()), "",
+            "expected a mapping of sections or profiles, got " +
+                std::string(root.IsSequence() ? "a list" : "a scalar"));
       return;
     }
     const bool profiles = is_profile_file(root);
     if (!profile) {
       if (profiles) {
         error(location_of(origin, root.Mark()), "",
-              "this file holds profiles (" + join(profile_names(root)) + "); choose one with " + origin +
-                  ":PROFILE");
+              "this file holds profiles (" + join(profile_names(root)) + "); choose one with " +
+                  origin + ":PROFILE");
         return;
       }
       read_document(root, origin, base_dir, YAML::Node(), "", leaves);
@@ -119,7 +122,8 @@ class LeafReader {
     }
     if (!profiles) {
       error(location_of(origin, root.Mark()), "",
-            "no profile '" + *profile + "': the file is a plain config (its top level holds sections)");
+            "no profile '" + *profile +
+                "': the file is a plain config (its top level holds sections)");
       return;
     }
     const YAML::Node node = find_key(root, *profile);
@@ -144,11 +148,13 @@ class LeafReader {
 
   // A config document: an optional `extends:` and the sections.
   void read_document(const YAML::Node& doc, const std::string& origin, const fs::path& base_dir,
-                     const YAML::Node& profiles_root, const std::string& profile_name, ConfigLeaves& leaves) {
+                     const YAML::Node& profiles_root, const std::string& profile_name,
+                     ConfigLeaves& leaves) {
     const std::string where = profile_name.empty() ? "" : profile_name + ".";
     if (doc.IsNull()) return;
     if (!doc.IsMap()) {
-      error(location_of(origin, doc.Mark()), profile_name, "expected a mapping of sections, got " + describe_yaml(doc));
+      error(location_of(origin, doc.Mark()), profile_name,
+            "expected a mapping of sections, got " + describe_yaml(doc));
       return;
     }
     const YAML::Node extends = find_key(doc, "extends");
@@ -166,7 +172,9 @@ class LeafReader {
       const std::string section = canonical_section(key);
       if (!seen.insert(section).second) {
         error(key_loc, where + key,
-              section == key ? "duplicate section" : "duplicate section ('" + key + "' is an alias of '" + section + "')");
+              section == key
+                  ? "duplicate section"
+                  : "duplicate section ('" + key + "' is an alias of '" + section + "')");
         continue;
       }
       const auto& sections = config_section_names();
@@ -191,11 +199,13 @@ class LeafReader {
                     const YAML::Node& profiles_root, ConfigLeaves& leaves) {
     const SourceLocation loc = location_of(origin, extends.Mark());
     if (!extends.IsScalar()) {
-      error(loc, "extends", "expected a profile name or FILE[:PROFILE], got " + describe_yaml(extends));
+      error(loc, "extends",
+            "expected a profile name or FILE[:PROFILE], got " + describe_yaml(extends));
       return;
     }
     const std::string target = extends.Scalar();
-    if (profiles_root.IsDefined() && profiles_root.IsMap() && find_key(profiles_root, target).IsDefined()) {
+    if (profiles_root.IsDefined() && profiles_root.IsMap() &&
+        find_key(profiles_root, target).IsDefined()) {
       const std::string id = origin + ":" + target;
       if (std::find(stack_.begin(), stack_.end(), id) != stack_.end()) {
         error(loc, "extends", "extends cycle: " + join(stack_) + ", " + id);
@@ -206,7 +216,8 @@ class LeafReader {
         return;
       }
       stack_.push_back(id);
-      read_document(find_key(profiles_root, target), origin, base_dir, profiles_root, target, leaves);
+      read_document(find_key(profiles_root, target), origin, base_dir, profiles_root, target,
+                    leaves);
       stack_.pop_back();
       return;
     }
@@ -227,7 +238,8 @@ class LeafReader {
                     const SourceLocation& key_loc, ConfigLeaves& leaves) {
     if (section == "instances") {
       if (!value.IsNull() && !value.IsSequence()) {
-        error(location_of(origin, value.Mark()), section, "expected a list of instances, got " + describe_yaml(value));
+        error(location_of(origin, value.Mark()), section,
+              "expected a list of instances, got " + describe_yaml(value));
         return;
       }
       leaves[section] = ConfigLeaf{value, key_loc, location_of(origin, value.Mark())};
@@ -235,7 +247,8 @@ class LeafReader {
     }
     if (value.IsNull()) return;
     if (!value.IsMap()) {
-      error(location_of(origin, value.Mark()), section, "expected a mapping, got " + describe_yaml(value));
+      error(location_of(origin, value.Mark()), section,
+            "expected a mapping, got " + describe_yaml(value));
       return;
     }
     std::set<std::string> seen;
@@ -255,7 +268,8 @@ class LeafReader {
   }
 
   void error(SourceLocation loc, std::string key, std::string message) {
-    diagnostics_.push_back(ConfigDiagnostic{Severity::kError, std::move(loc), std::move(key), std::move(message)});
+    diagnostics_.push_back(
+        ConfigDiagnostic{Severity::kError, std::move(loc), std::move(key), std::move(message)});
   }
 
   const ReadFileFn& read_file_;
@@ -278,7 +292,8 @@ std::optional<std::string> read_config_file(const fs::path& path) {
 }
 
 const std::vector<std::string>& config_section_names() {
-  static const std::vector<std::string> kNames{"gpu", "model", "engine", "instances", "server", "moe"};
+  static const std::vector<std::string> kNames{"gpu",       "model",  "engine",
+                                               "instances", "server", "moe"};
   return kNames;
 }
 
@@ -291,8 +306,9 @@ std::pair<std::string, std::optional<std::string>> split_config_arg(const std::s
   return {arg.substr(0, colon), profile};
 }
 
-ConfigLeaves read_config_leaves(std::string_view text, const std::string& origin, const fs::path& base_dir,
-                                const std::optional<std::string>& profile, const ReadFileFn& read_file,
+ConfigLeaves read_config_leaves(std::string_view text, const std::string& origin,
+                                const fs::path& base_dir, const std::optional<std::string>& profile,
+                                const ReadFileFn& read_file,
                                 std::vector<ConfigDiagnostic>& diagnostics) {
   ConfigLeaves leaves;
   LeafReader reader(read_file, diagnostics);

@@ -47,7 +47,8 @@ std::pair<std::string, std::optional<std::string>> split_config_arg(const std::s
 // if `profile` is set, that profile of it. Problems go to `diagnostics`.
 ConfigLeaves read_config_leaves(std::string_view text, const std::string& origin,
                                 const std::filesystem::path& base_dir,
-                                const std::optional<std::string>& profile, const ReadFileFn& read_file,
+                                const std::optional<std::string>& profile,
+                                const ReadFileFn& read_file,
                                 std::vector<ConfigDiagnostic>& diagnostics);
 
 // The profile names of a profile file (empty for a plain config or unreadable text).

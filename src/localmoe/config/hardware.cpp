@@ -21,8 +21,8 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 // this as "non-torch memory"; 1 GiB is a conservative round figure.
 constexpr int64_t kGpuRuntimeOverhead = kGiB;
 
-HardwareSpec gpu(std::string id, std::string name, int64_t memory_bytes, double bandwidth, double fp16,
-                 double fp8, std::string interconnect, std::string source) {
+HardwareSpec gpu(std::string id, std::string name, int64_t memory_bytes, double bandwidth,
+                 double fp16, double fp8, std::string interconnect, std::string source) {
   HardwareSpec h;
   h.id = std::move(id);
   h.name = std::move(name);
@@ -39,7 +39,8 @@ HardwareSpec gpu(std::string id, std::string name, int64_t memory_bytes, double 
 
 std::string normalize_id(std::string_view id) {
   std::string out;
-  for (char c : id) out += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : id)
+    out += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -83,10 +84,12 @@ double measure_read_bandwidth(int64_t bytes, int threads) {
     for (int t = 0; t < threads; ++t) {
       const size_t begin = t * slice;
       const size_t end = t + 1 == threads ? count : begin + slice;
-      workers.emplace_back([&, t, begin, end] { sums[t] = read_slice(buffer.get() + begin, end - begin); });
+      workers.emplace_back(
+          [&, t, begin, end] { sums[t] = read_slice(buffer.get() + begin, end - begin); });
     }
     for (std::thread& w : workers) w.join();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best_seconds = std::min(best_seconds, seconds);
   }
   uint64_t total = 0;
@@ -104,8 +107,8 @@ const std::vector<HardwareSpec>& gpu_database() {
       // NVIDIA L40S datasheet: 48 GB GDDR6 with ECC, 864 GB/s, FP16 tensor 362.05 TFLOPS and
       // FP8 733 TFLOPS dense (twice that with sparsity), PCIe Gen4 x16, no NVLink. With ECC on
       // (the data-center default) 1/16 of GDDR6 holds check bits: nvidia-smi shows 46068 MiB.
-      gpu("l40s", "NVIDIA L40S", 46068 * kMiB, 864, 362.05, 733, "PCIe 4.0 x16 (64 GB/s), no NVLink",
-          "NVIDIA L40S datasheet"),
+      gpu("l40s", "NVIDIA L40S", 46068 * kMiB, 864, 362.05, 733,
+          "PCIe 4.0 x16 (64 GB/s), no NVLink", "NVIDIA L40S datasheet"),
       // NVIDIA A100 datasheet: 40 GB HBM2 at 1,555 GB/s; FP16 tensor 312 TFLOPS dense; no FP8.
       gpu("a100_40gb", "NVIDIA A100 40GB SXM", 40960 * kMiB, 1555, 312, 0, "NVLink 3 (600 GB/s)",
           "NVIDIA A100 datasheet"),
@@ -123,11 +126,12 @@ const std::vector<HardwareSpec>& gpu_database() {
           "NVIDIA H200 datasheet"),
       // NVIDIA Ada architecture whitepaper, appendix A: RTX 4090 24 GB GDDR6X at 1,008 GB/s;
       // FP16 tensor with FP32 accumulate 165.2 TFLOPS, FP8 330.3 TFLOPS dense. ECC off.
-      gpu("rtx4090", "NVIDIA GeForce RTX 4090", 24564 * kMiB, 1008, 165.2, 330.3, "PCIe 4.0 x16 (64 GB/s)",
-          "NVIDIA Ada GPU architecture whitepaper"),
+      gpu("rtx4090", "NVIDIA GeForce RTX 4090", 24564 * kMiB, 1008, 165.2, 330.3,
+          "PCIe 4.0 x16 (64 GB/s)", "NVIDIA Ada GPU architecture whitepaper"),
       // NVIDIA L4 datasheet: 24 GB GDDR6 at 300 GB/s; FP16 121 / FP8 242.5 TFLOPS dense.
       // With ECC on, nvidia-smi shows 23034 MiB.
-      gpu("l4", "NVIDIA L4", 23034 * kMiB, 300, 121, 242.5, "PCIe 4.0 x16 (64 GB/s)", "NVIDIA L4 datasheet"),
+      gpu("l4", "NVIDIA L4", 23034 * kMiB, 300, 121, 242.5, "PCIe 4.0 x16 (64 GB/s)",
+          "NVIDIA L4 datasheet"),
   };
   return kGpus;
 }
@@ -163,8 +167,10 @@ HardwareSpec probe_local_cpu(int64_t probe_bytes) {
   h.cores = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   h.isa = cpu_features().to_string();
   h.interconnect = "shared memory";
-  h.bandwidth_gb_s = measure_read_bandwidth(std::max<int64_t>(probe_bytes, kMiB), static_cast<int>(h.cores));
-  h.source = "measured on this machine (read probe over " + std::to_string(probe_bytes >> 20) + " MiB)";
+  h.bandwidth_gb_s =
+      measure_read_bandwidth(std::max<int64_t>(probe_bytes, kMiB), static_cast<int>(h.cores));
+  h.source =
+      "measured on this machine (read probe over " + std::to_string(probe_bytes >> 20) + " MiB)";
   return h;
 }
 

@@ -55,7 +55,8 @@ class ConfigFields {
     if (value == nullptr) return std::nullopt;
     if (value->is_number_unsigned()) {
       if (value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        throw key_error(ErrorKind::kInvalidArgument, key, "value " + value->dump() + " is too large");
+        throw key_error(ErrorKind::kInvalidArgument, key,
+                        "value " + value->dump() + " is too large");
       }
       return value->get<int64_t>();
     }
@@ -67,9 +68,9 @@ class ConfigFields {
   std::optional<int64_t> optional_size(std::string_view key) const {
     const std::optional<int64_t> value = optional_int(key);
     if (value && (*value < 1 || *value > kMaxSize)) {
-      throw key_error(ErrorKind::kInvalidArgument, key,
-                      "must be between 1 and " + std::to_string(kMaxSize) + ", got " +
-                          std::to_string(*value));
+      throw key_error(
+          ErrorKind::kInvalidArgument, key,
+          "must be between 1 and " + std::to_string(kMaxSize) + ", got " + std::to_string(*value));
     }
     return value;
   }
@@ -137,7 +138,8 @@ class ConfigFields {
             ? item.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
             : item.get<int64_t>() >= 0;
     if (!in_range) {
-      throw key_error(ErrorKind::kInvalidArgument, key, "token id " + item.dump() + " is out of range");
+      throw key_error(ErrorKind::kInvalidArgument, key,
+                      "token id " + item.dump() + " is out of range");
     }
     return item.get<int64_t>();
   }
@@ -171,7 +173,8 @@ ModelArch parse_arch(const ConfigFields& fields, std::string& arch_name) {
       if (*model_type == type) arch_name = name;
     }
   }
-  for (ModelArch arch : {ModelArch::kLlama, ModelArch::kMistral, ModelArch::kMixtral, ModelArch::kGpt2}) {
+  for (ModelArch arch :
+       {ModelArch::kLlama, ModelArch::kMistral, ModelArch::kMixtral, ModelArch::kGpt2}) {
     if (model_arch_name(arch) == arch_name) return arch;
   }
   throw make_error(ErrorKind::kUnsupported, "architecture '", arch_name,
@@ -231,7 +234,8 @@ void parse_llama_family(const ConfigFields& fields, ModelConfig& config) {
     config.head_dim = *head_dim;
   } else if (config.hidden_size % config.num_heads != 0) {
     throw key_error(ErrorKind::kInvalidArgument, "hidden_size",
-                    std::to_string(config.hidden_size) + " is not divisible by num_attention_heads " +
+                    std::to_string(config.hidden_size) +
+                        " is not divisible by num_attention_heads " +
                         std::to_string(config.num_heads) + " and no head_dim is given");
   } else {
     config.head_dim = config.hidden_size / config.num_heads;
@@ -240,7 +244,8 @@ void parse_llama_family(const ConfigFields& fields, ModelConfig& config) {
   // transformers' defaults per architecture, for configs that omit them.
   const bool mixtral = config.arch == ModelArch::kMixtral;
   config.norm = NormKind::kRmsNorm;
-  config.norm_eps = static_cast<float>(fields.positive_number("rms_norm_eps", mixtral ? 1e-5 : 1e-6));
+  config.norm_eps =
+      static_cast<float>(fields.positive_number("rms_norm_eps", mixtral ? 1e-5 : 1e-6));
   config.position = PositionKind::kRope;
   config.rope_theta = fields.positive_number("rope_theta", mixtral ? 1e6 : 1e4);
   parse_rope_scaling(fields, config);

@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 // The architecture numbers below are copied from each model's config.json as
 // published on the Hugging Face hub (huggingface.co/<id>/blob/main/config.json).
 
-ModelConfig llama2(int64_t hidden, int64_t intermediate, int64_t layers, int64_t heads, int64_t kv_heads) {
+ModelConfig llama2(int64_t hidden, int64_t intermediate, int64_t layers, int64_t heads,
+                   int64_t kv_heads) {
   ModelConfig c;
   c.arch = ModelArch::kLlama;
   c.arch_name = "LlamaForCausalLM";
@@ -106,8 +107,10 @@ ModelSpec published(std::string id, ModelConfig arch, CheckpointQuantization che
 const std::vector<CatalogEntry>& entries() {
   static const std::vector<CatalogEntry> kEntries{
       {published("meta-llama/Llama-2-7b-chat-hf", llama2(4096, 11008, 32, 32, 32)), {"llama-2-7b"}},
-      {published("meta-llama/Llama-2-13b-chat-hf", llama2(5120, 13824, 40, 40, 40)), {"llama-2-13b"}},
-      {published("meta-llama/Llama-2-70b-chat-hf", llama2(8192, 28672, 80, 64, 8)), {"llama-2-70b"}},
+      {published("meta-llama/Llama-2-13b-chat-hf", llama2(5120, 13824, 40, 40, 40)),
+       {"llama-2-13b"}},
+      {published("meta-llama/Llama-2-70b-chat-hf", llama2(8192, 28672, 80, 64, 8)),
+       {"llama-2-70b"}},
       {published("mistralai/Mistral-7B-Instruct-v0.2", mistral_7b_v02()), {"mistral-7b"}},
       {published("mistralai/Mixtral-8x7B-Instruct-v0.1", mixtral_8x7b()), {"mixtral-8x7b"}},
       {published("mistralai/Mixtral-8x7B-v0.1", mixtral_8x7b()), {}},
@@ -133,10 +136,12 @@ std::string last_component(std::string_view id) {
   return std::string(slash == std::string_view::npos ? id : id.substr(slash + 1));
 }
 
-int64_t json_int(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& source) {
+int64_t json_int(const nlohmann::json& j, const char* key, int64_t fallback,
+                 const std::string& source) {
   if (!j.contains(key) || j[key].is_null()) return fallback;
   if (!j[key].is_number_integer()) {
-    throw make_error(ErrorKind::kInvalidArgument, "quantization_config.", key, ": expected an integer")
+    throw make_error(ErrorKind::kInvalidArgument, "quantization_config.", key,
+                     ": expected an integer")
         .with_context("file '" + source + "'");
   }
   return j[key].get<int64_t>();
@@ -164,13 +169,15 @@ std::optional<ModelSpec> find_catalog_model(std::string_view id) {
   return std::nullopt;
 }
 
-CheckpointQuantization parse_checkpoint_quantization(const nlohmann::json& config_json, const std::string& source) {
+CheckpointQuantization parse_checkpoint_quantization(const nlohmann::json& config_json,
+                                                     const std::string& source) {
   CheckpointQuantization q;
   if (!config_json.is_object() || !config_json.contains("quantization_config")) return q;
   const nlohmann::json& qc = config_json["quantization_config"];
   if (qc.is_null()) return q;
   if (!qc.is_object() || !qc.contains("quant_method") || !qc["quant_method"].is_string()) {
-    throw make_error(ErrorKind::kInvalidArgument, "quantization_config: expected an object with quant_method")
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "quantization_config: expected an object with quant_method")
         .with_context("file '" + source + "'");
   }
   const std::string method = qc["quant_method"].get<std::string>();
@@ -190,7 +197,8 @@ CheckpointQuantization parse_checkpoint_quantization(const nlohmann::json& confi
   q.bits = json_int(qc, "bits", json_int(qc, "w_bit", 4, source), source);
   q.group_size = json_int(qc, "group_size", json_int(qc, "q_group_size", 128, source), source);
   if (q.bits != 4 && q.bits != 8) {
-    throw make_error(ErrorKind::kUnsupported, "quantization_config.bits ", q.bits, " is not supported (4 or 8)")
+    throw make_error(ErrorKind::kUnsupported, "quantization_config.bits ", q.bits,
+                     " is not supported (4 or 8)")
         .with_context("file '" + source + "'");
   }
   if (q.group_size == 0 || q.group_size < -1) {

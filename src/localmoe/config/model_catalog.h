@@ -51,6 +51,7 @@ CheckpointQuantization parse_checkpoint_quantization(const nlohmann::json& confi
 // `model_name` as a directory, as `models_dir / model_name`, or as a catalog id,
 // in that order; nullopt when none applies. Throws Error for a directory whose
 // config.json is broken.
-std::optional<ModelSpec> resolve_model(const std::string& model_name, const std::filesystem::path& models_dir);
+std::optional<ModelSpec> resolve_model(const std::string& model_name,
+                                       const std::filesystem::path& models_dir);
 
 }  // namespace localmoe

@@ -29,14 +29,14 @@ enum class RopeScalingKind { kNone, kLinear };
 
 struct ModelConfig {
   ModelArch arch = ModelArch::kLlama;
-  std::string arch_name;          // as written in config.json "architectures"
+  std::string arch_name;  // as written in config.json "architectures"
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;  // per expert for MoE models
   int64_t num_layers = 0;
   int64_t num_heads = 0;
-  int64_t num_kv_heads = 0;       // == num_heads without grouped-query attention
-  int64_t head_dim = 0;           // usually hidden_size / num_heads
+  int64_t num_kv_heads = 0;  // == num_heads without grouped-query attention
+  int64_t head_dim = 0;      // usually hidden_size / num_heads
   int64_t max_position_embeddings = 0;
 
   NormKind norm = NormKind::kRmsNorm;

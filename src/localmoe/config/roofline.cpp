@@ -6,7 +6,8 @@
 namespace localmoe {
 
 DecodeRoofline decode_roofline(const ModelConfig& model, const WeightLayout& layout, int64_t tp,
-                               int64_t kv_bytes_per_token, const HardwareSpec& hw, int64_t batch, int64_t context) {
+                               int64_t kv_bytes_per_token, const HardwareSpec& hw, int64_t batch,
+                               int64_t context) {
   DecodeRoofline r;
   r.batch = std::max<int64_t>(1, batch);
   r.context = context;
@@ -21,7 +22,8 @@ DecodeRoofline decode_roofline(const ModelConfig& model, const WeightLayout& lay
   // routing of k of E experts, a batch of B touches 1 - (1 - k/E)^B of them.
   double active_params = static_cast<double>(w.parameters - w.input_embedding_parameters);
   if (model.is_moe()) {
-    const double share = static_cast<double>(model.num_experts_per_token) / static_cast<double>(model.num_experts);
+    const double share =
+        static_cast<double>(model.num_experts_per_token) / static_cast<double>(model.num_experts);
     const double touched = 1.0 - std::pow(1.0 - share, static_cast<double>(r.batch));
     weights -= static_cast<double>(w.expert_per_device) * (1.0 - touched);
     active_params -= static_cast<double>(w.expert_parameters) * (1.0 - share);
@@ -30,8 +32,9 @@ DecodeRoofline decode_roofline(const ModelConfig& model, const WeightLayout& lay
                                    static_cast<double>(kv_bytes_per_token);
   // 2 FLOPs per multiply-add; attention adds q.k and p.v over the context.
   const double per_token = 2.0 * active_params / static_cast<double>(tp) +
-                           4.0 * static_cast<double>(model.num_layers) * static_cast<double>(context) *
-                               static_cast<double>(model.q_dim()) / static_cast<double>(tp);
+                           4.0 * static_cast<double>(model.num_layers) *
+                               static_cast<double>(context) * static_cast<double>(model.q_dim()) /
+                               static_cast<double>(tp);
   r.flops_per_step = per_token * static_cast<double>(r.batch);
   r.memory_seconds = r.bytes_per_step / (hw.bandwidth_gb_s * 1e9);
   const bool fp8_cores = layout.format == WeightFormat::kFp8 && hw.native_fp8;

@@ -37,7 +37,8 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
   }
   // Generation stops at the context length: the last generated token needs
   // no cache slot of its own.
-  const int64_t max_new = std::min(params.max_tokens, config.max_position_embeddings - prompt_tokens);
+  const int64_t max_new =
+      std::min(params.max_tokens, config.max_position_embeddings - prompt_tokens);
   SequenceKvCache cache(config, prompt_tokens + max_new, allocator_);
   Sampler sampler(params, config.vocab_size);
   std::vector<float> logits(static_cast<size_t>(config.vocab_size));

@@ -19,7 +19,7 @@ struct GenerationResult {
   std::string finish_reason;       // "stop" (end-of-sequence token) or "length"
   int64_t prompt_tokens = 0;
   double prefill_seconds = 0.0;
-  double decode_seconds = 0.0;     // every step after the first generated token
+  double decode_seconds = 0.0;  // every step after the first generated token
 
   double prefill_tokens_per_second() const;
   double decode_tokens_per_second() const;

@@ -12,7 +12,9 @@
 
 namespace localmoe {
 
-double PerplexityResult::perplexity() const { return std::exp(mean_nll()); }
+double PerplexityResult::perplexity() const {
+  return std::exp(mean_nll());
+}
 
 PerplexityResult evaluate_perplexity(Transformer& model, std::span<const int32_t> tokens,
                                      int64_t context, Allocator& allocator) {
@@ -50,8 +52,7 @@ PerplexityResult evaluate_perplexity(Transformer& model, std::span<const int32_t
       }
     }
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

@@ -35,7 +35,9 @@ constexpr int64_t kRowGrain = 4;
 // "best" prefetches on Intel only. docs/performance.md has the figures.
 constexpr std::string_view kPrefetchSuffix = "_PREFETCH";
 
-bool prefetch_pays_here() { return cpu_features().vendor == CpuVendor::kIntel; }
+bool prefetch_pays_here() {
+  return cpu_features().vendor == CpuVendor::kIntel;
+}
 
 }  // namespace
 
@@ -124,7 +126,8 @@ void add_bias(const float* bias, int64_t num_tokens, int64_t dim, int64_t ldy, f
 void rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
               float* out) {
   const KernelTable& kernels = table();
-  for (int64_t r = 0; r < rows; ++r) kernels.rms_norm_row(x + r * dim, weight, eps, dim, out + r * dim);
+  for (int64_t r = 0; r < rows; ++r)
+    kernels.rms_norm_row(x + r * dim, weight, eps, dim, out + r * dim);
 }
 
 void layer_norm(const float* x, const float* weight, const float* bias, float eps, int64_t rows,
@@ -141,13 +144,21 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   table().silu_mul(gate, up, n, out);
 }
 
-void gelu_tanh(const float* x, int64_t n, float* out) { table().gelu_tanh(x, n, out); }
+void gelu_tanh(const float* x, int64_t n, float* out) {
+  table().gelu_tanh(x, n, out);
+}
 
-void add(const float* x, int64_t n, float* y) { table().axpy(1.0f, x, n, y); }
+void add(const float* x, int64_t n, float* y) {
+  table().axpy(1.0f, x, n, y);
+}
 
-void axpy(float a, const float* x, int64_t n, float* y) { table().axpy(a, x, n, y); }
+void axpy(float a, const float* x, int64_t n, float* y) {
+  table().axpy(a, x, n, y);
+}
 
-float sum(const float* x, int64_t n) { return table().sum(x, n); }
+float sum(const float* x, int64_t n) {
+  return table().sum(x, n);
+}
 
 // ---- embeddings and positions ------------------------------------------------
 
@@ -210,8 +221,8 @@ void attention(const AttentionArgs& a, ThreadPool& pool) {
       const float* q = a.q + (t * a.num_heads + h) * a.head_dim;
       const int64_t kv_offset = (h / group) * a.head_dim;
       for (int64_t j = 0; j < count; ++j) {
-        scores[j] = kernels.dot(q, a.k_cache + (first + j) * kv_stride + kv_offset, a.head_dim) *
-                    a.scale;
+        scores[j] =
+            kernels.dot(q, a.k_cache + (first + j) * kv_stride + kv_offset, a.head_dim) * a.scale;
       }
       softmax(scores, count);
       float* out = a.out + (t * a.num_heads + h) * a.head_dim;
@@ -225,7 +236,9 @@ void attention(const AttentionArgs& a, ThreadPool& pool) {
 
 // ---- hardware limits ---------------------------------------------------------
 
-double fma_peak_probe(int64_t iterations) { return table().fma_peak_probe(iterations); }
+double fma_peak_probe(int64_t iterations) {
+  return table().fma_peak_probe(iterations);
+}
 
 // ---- sampling helpers --------------------------------------------------------
 

@@ -41,7 +41,7 @@ void matmul(const TensorView& w, const float* x, int64_t num_tokens, float* y, i
 // gate/up): one fork-join instead of several, which matters at decode.
 struct MatmulTarget {
   const TensorView* w;
-  float* y;      // [num_tokens, ldy]
+  float* y;  // [num_tokens, ldy]
   int64_t ldy;
 };
 void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t num_tokens,
@@ -97,11 +97,11 @@ struct AttentionArgs {
   int64_t num_heads;
   int64_t num_kv_heads;
   int64_t head_dim;
-  int64_t sliding_window;    // 0: none; else keys j with position - j < sliding_window
-  float scale;               // usually 1 / sqrt(head_dim)
-  float* out;                // [num_tokens, num_heads, head_dim]
-  float* scratch;            // [pool.num_threads(), scratch_stride] scores
-  int64_t scratch_stride;    // > every position
+  int64_t sliding_window;  // 0: none; else keys j with position - j < sliding_window
+  float scale;             // usually 1 / sqrt(head_dim)
+  float* out;              // [num_tokens, num_heads, head_dim]
+  float* scratch;          // [pool.num_threads(), scratch_stride] scores
+  int64_t scratch_stride;  // > every position
 };
 void attention(const AttentionArgs& args, ThreadPool& pool);
 

@@ -84,11 +84,13 @@ TensorInfo parse_entry(const std::string& name, const json& entry, size_t data_o
   }
 
   uint64_t expected_bytes = 0;
-  elements_overflow |= __builtin_mul_overflow(num_elements, uint64_t{dtype_size(*dtype)}, &expected_bytes);
+  elements_overflow |=
+      __builtin_mul_overflow(num_elements, uint64_t{dtype_size(*dtype)}, &expected_bytes);
   if (elements_overflow || expected_bytes != end - begin) {
-    throw make_error(ErrorKind::kCorrupt, "data_offsets [", begin, ", ", end, "] hold ", end - begin,
-                     " bytes but shape ", shape.to_string(), " of ", dtype_name(*dtype), " needs ",
-                     elements_overflow ? std::string("more than 2^64") : std::to_string(expected_bytes));
+    throw make_error(
+        ErrorKind::kCorrupt, "data_offsets [", begin, ", ", end, "] hold ", end - begin,
+        " bytes but shape ", shape.to_string(), " of ", dtype_name(*dtype), " needs ",
+        elements_overflow ? std::string("more than 2^64") : std::to_string(expected_bytes));
   }
 
   TensorInfo info;
@@ -107,8 +109,8 @@ std::map<std::string, std::string> parse_metadata(const json& value) {
   std::map<std::string, std::string> metadata;
   for (const auto& [key, item] : value.items()) {
     if (!item.is_string()) {
-      throw make_error(ErrorKind::kCorrupt, "'", kMetadataKey, "' key '", key,
-                       "' holds ", item.type_name(), ", not a string");
+      throw make_error(ErrorKind::kCorrupt, "'", kMetadataKey, "' key '", key, "' holds ",
+                       item.type_name(), ", not a string");
     }
     metadata.emplace(key, item.get<std::string>());
   }
@@ -131,9 +133,9 @@ void check_no_overlap(const std::vector<TensorInfo>& tensors, size_t data_offset
     if (cur.offset < prev.offset + prev.num_bytes) {
       const size_t cur_begin = cur.offset - data_offset;
       const size_t prev_begin = prev.offset - data_offset;
-      throw make_error(ErrorKind::kCorrupt, "data_offsets [", cur_begin, ", ", cur_begin + cur.num_bytes,
-                       "] overlap tensor '", prev.name, "' at [", prev_begin, ", ",
-                       prev_begin + prev.num_bytes, "]")
+      throw make_error(ErrorKind::kCorrupt, "data_offsets [", cur_begin, ", ",
+                       cur_begin + cur.num_bytes, "] overlap tensor '", prev.name, "' at [",
+                       prev_begin, ", ", prev_begin + prev.num_bytes, "]")
           .with_context("tensor '" + cur.name + "'");
     }
   }
@@ -147,8 +149,8 @@ SafetensorsHeader parse_header(std::span<const uint8_t> bytes) {
   const uint64_t header_length = read_le_u64(bytes.data());
   const size_t available = bytes.size() - kLengthFieldBytes;
   if (header_length > available) {
-    throw make_error(ErrorKind::kCorrupt, "header length ", header_length, " exceeds the ", available,
-                     " bytes that follow the length field (truncated file?)");
+    throw make_error(ErrorKind::kCorrupt, "header length ", header_length, " exceeds the ",
+                     available, " bytes that follow the length field (truncated file?)");
   }
   const auto* header_begin = reinterpret_cast<const char*>(bytes.data() + kLengthFieldBytes);
   json header;
@@ -158,7 +160,8 @@ SafetensorsHeader parse_header(std::span<const uint8_t> bytes) {
     throw make_error(ErrorKind::kCorrupt, "header is not valid JSON: ", e.what());
   }
   if (!header.is_object()) {
-    throw make_error(ErrorKind::kCorrupt, "header is a JSON ", header.type_name(), ", not an object");
+    throw make_error(ErrorKind::kCorrupt, "header is a JSON ", header.type_name(),
+                     ", not an object");
   }
 
   SafetensorsHeader result;

@@ -38,8 +38,8 @@ std::map<std::string, std::string> read_weight_map(const std::string& index_path
     bool escapes = shard_path.empty() || shard_path.is_absolute();
     for (const auto& part : shard_path) escapes |= part == "..";
     if (escapes) {
-      throw make_error(ErrorKind::kCorrupt, "'weight_map' entry for tensor '", name, "' names shard '",
-                       shard_path.string(), "', not a file beside the index");
+      throw make_error(ErrorKind::kCorrupt, "'weight_map' entry for tensor '", name,
+                       "' names shard '", shard_path.string(), "', not a file beside the index");
     }
     weight_map.emplace(name, shard_path.string());
   }

@@ -16,8 +16,8 @@ struct TensorInfo {
   std::string name;
   DType dtype = DType::kF32;
   Shape shape;
-  std::string file;       // the file holding it ("" for in-memory tensors)
-  size_t offset = 0;      // byte offset of the data inside `file`
+  std::string file;   // the file holding it ("" for in-memory tensors)
+  size_t offset = 0;  // byte offset of the data inside `file`
   size_t num_bytes = 0;
 };
 

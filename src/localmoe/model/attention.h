@@ -23,17 +23,17 @@ class Attention {
   // x: [n, hidden] normalized input; positions: [n] (consecutive, starting at
   // the cache's fill); k_cache / v_cache: [capacity, kv_dim]; out: [n, hidden].
   void forward(const AttentionWeights& w, const float* x, std::span<const int32_t> positions,
-               float* k_cache, float* v_cache, int64_t cache_capacity, float* workspace,
-               float* out, ThreadPool& pool) const;
+               float* k_cache, float* v_cache, int64_t cache_capacity, float* workspace, float* out,
+               ThreadPool& pool) const;
 
  private:
   int64_t hidden_;
   int64_t num_heads_;
   int64_t num_kv_heads_;
   int64_t head_dim_;
-  int64_t sliding_window_;       // 0: none
+  int64_t sliding_window_;  // 0: none
   bool rotary_;
-  double rope_position_scale_;   // 1 / linear scaling factor
+  double rope_position_scale_;    // 1 / linear scaling factor
   std::vector<double> inv_freq_;  // [head_dim / 2]
   float scale_;
 };

@@ -13,7 +13,8 @@ void Mlp::forward(const MlpWeights& w, const float* x, int64_t n, float* workspa
     const kernels::MatmulTarget projections[] = {{&w.gate.weight, gate, intermediate_},
                                                  {&w.up.weight, up, intermediate_}};
     kernels::matmul_many(projections, x, n, pool);
-    if (w.gate.bias != nullptr) kernels::add_bias(w.gate.bias, n, intermediate_, intermediate_, gate);
+    if (w.gate.bias != nullptr)
+      kernels::add_bias(w.gate.bias, n, intermediate_, intermediate_, gate);
     if (w.up.bias != nullptr) kernels::add_bias(w.up.bias, n, intermediate_, intermediate_, up);
     kernels::silu_mul(gate, up, n * intermediate_, activated);
   } else {

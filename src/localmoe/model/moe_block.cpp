@@ -14,23 +14,22 @@ MoeBlock::MoeBlock(const ModelConfig& config)
 
 int64_t MoeBlock::workspace_floats(const ModelConfig& c, int64_t max_tokens) {
   const int64_t routed = max_tokens * c.num_experts_per_token;
-  return max_tokens * c.num_experts      // router logits, then probabilities
-         + 3 * routed                     // expert ids, weights, rows grouped by expert
-         + (c.num_experts + 1)            // group offsets
+  return max_tokens * c.num_experts        // router logits, then probabilities
+         + 3 * routed                      // expert ids, weights, rows grouped by expert
+         + (c.num_experts + 1)             // group offsets
          + 2 * max_tokens * c.hidden_size  // one expert's gathered input and output
          + Mlp::workspace_floats(c, max_tokens);
 }
 
-void MoeBlock::forward(const MoeWeights& w, const float* x, int64_t n, float* workspace,
-                       float* out, ThreadPool& pool, RoutingTrace* trace,
-                       int64_t layer) const {
+void MoeBlock::forward(const MoeWeights& w, const float* x, int64_t n, float* workspace, float* out,
+                       ThreadPool& pool, RoutingTrace* trace, int64_t layer) const {
   const int64_t num_experts = router_.num_experts;
   const int64_t k = router_.top_k;
   float* logits = workspace;
   auto* experts = reinterpret_cast<int32_t*>(logits + n * num_experts);
   float* weights = reinterpret_cast<float*>(experts + n * k);
   auto* grouped = reinterpret_cast<int32_t*>(weights + n * k);  // routed slots, by expert
-  auto* offsets = grouped + n * k;                                // [num_experts + 1]
+  auto* offsets = grouped + n * k;                              // [num_experts + 1]
   float* gathered = reinterpret_cast<float*>(offsets + num_experts + 1);
   float* expert_out = gathered + n * hidden_;
   float* mlp_workspace = expert_out + n * hidden_;

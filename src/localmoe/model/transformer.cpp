@@ -25,13 +25,13 @@ Transformer::Transformer(ModelConfig config, std::unique_ptr<TensorSource> sourc
   bind_weights(config_, binder, weights_);
 
   const int64_t hidden = config_.hidden_size;
-  const int64_t scratch = std::max(
-      {Attention::workspace_floats(config_, max_batch_tokens, pool.num_threads()),
-       sparse_ffn_ ? MoeBlock::workspace_floats(config_, max_batch_tokens)
-                   : Mlp::workspace_floats(config_, max_batch_tokens)});
+  const int64_t scratch =
+      std::max({Attention::workspace_floats(config_, max_batch_tokens, pool.num_threads()),
+                sparse_ffn_ ? MoeBlock::workspace_floats(config_, max_batch_tokens)
+                            : Mlp::workspace_floats(config_, max_batch_tokens)});
   const int64_t floats = 3 * max_batch_tokens * hidden + scratch + max_batch_tokens;
-  workspace_ = allocator.allocate(static_cast<size_t>(floats) * sizeof(float),
-                                  MemoryCategory::kWorkspace);
+  workspace_ =
+      allocator.allocate(static_cast<size_t>(floats) * sizeof(float), MemoryCategory::kWorkspace);
   residual_ = workspace_.as<float>();
   normed_ = residual_ + max_batch_tokens * hidden;
   block_out_ = normed_ + max_batch_tokens * hidden;
@@ -73,8 +73,8 @@ void Transformer::embed(std::span<const int32_t> tokens, std::span<const int32_t
   }
 }
 
-void Transformer::forward(std::span<const int32_t> tokens, SequenceKvCache& cache,
-                          LogitsFor which, float* logits) {
+void Transformer::forward(std::span<const int32_t> tokens, SequenceKvCache& cache, LogitsFor which,
+                          float* logits) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t hidden = config_.hidden_size;
   LM_CHECK(n > 0 && n <= max_batch_tokens_);

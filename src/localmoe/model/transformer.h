@@ -67,11 +67,11 @@ class Transformer {
   RoutingTrace* routing_trace_ = nullptr;
 
   AlignedBuffer workspace_;
-  float* residual_;        // [max_batch_tokens, hidden]
-  float* normed_;          // [max_batch_tokens, hidden]
-  float* block_out_;       // [max_batch_tokens, hidden]
-  float* layer_scratch_;   // attention / MLP scratch
-  int32_t* positions_;     // [max_batch_tokens]
+  float* residual_;       // [max_batch_tokens, hidden]
+  float* normed_;         // [max_batch_tokens, hidden]
+  float* block_out_;      // [max_batch_tokens, hidden]
+  float* layer_scratch_;  // attention / MLP scratch
+  int32_t* positions_;    // [max_batch_tokens]
 };
 
 }  // namespace localmoe

@@ -61,7 +61,7 @@ struct TransformerWeights {
   TensorView position_embedding;  // [max_positions, hidden], learned positions only
   std::vector<LayerWeights> layers;
   NormWeights final_norm;
-  LinearWeights lm_head;          // [vocab, hidden]; may alias token_embedding
+  LinearWeights lm_head;                // [vocab, hidden]; may alias token_embedding
   std::vector<AlignedBuffer> repacked;  // owns what the views above point into
 };
 

@@ -5,8 +5,8 @@
 
 namespace localmoe {
 
-void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens,
-                 int32_t* experts, float* weights) {
+void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens, int32_t* experts,
+                 float* weights) {
   const int64_t e = options.num_experts;
   const int64_t k = options.top_k;
   LM_CHECK(k >= 1 && k <= e);

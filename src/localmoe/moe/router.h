@@ -16,7 +16,7 @@ struct RouterOptions {
 
 // logits: [num_tokens, num_experts] (overwritten with probabilities).
 // experts / weights: [num_tokens, top_k], highest weight first.
-void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens,
-                 int32_t* experts, float* weights);
+void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens, int32_t* experts,
+                 float* weights);
 
 }  // namespace localmoe

@@ -54,8 +54,8 @@ ExpertCacheReplay replay_lru_expert_cache(const RoutingTrace& trace, double budg
 
   ExpertCacheReplay replay;
   replay.budget_fraction = budget_fraction;
-  replay.capacity = std::max<int64_t>(
-      1, std::llround(budget_fraction * static_cast<double>(layers * experts)));
+  replay.capacity =
+      std::max<int64_t>(1, std::llround(budget_fraction * static_cast<double>(layers * experts)));
   replay.layer_accesses.assign(static_cast<size_t>(layers), 0);
   replay.layer_hits.assign(static_cast<size_t>(layers), 0);
 
@@ -65,8 +65,8 @@ ExpertCacheReplay replay_lru_expert_cache(const RoutingTrace& trace, double budg
                                                   recency.end());
   for (int64_t t = 0; t < tokens; ++t) {
     for (int64_t layer = 0; layer < layers; ++layer) {
-      const auto choices = trace.choices(layer).subspan(static_cast<size_t>(t * k),
-                                                        static_cast<size_t>(k));
+      const auto choices =
+          trace.choices(layer).subspan(static_cast<size_t>(t * k), static_cast<size_t>(k));
       for (int32_t expert : choices) {
         const int64_t key = layer * experts + expert;
         auto& node = where[static_cast<size_t>(key)];

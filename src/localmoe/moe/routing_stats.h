@@ -13,8 +13,8 @@
 namespace localmoe {
 
 struct ExpertUsage {
-  std::vector<int64_t> routed;    // per expert: routed (token, slot) pairs
-  double entropy_bits = 0.0;      // of the routed-pair distribution over experts
+  std::vector<int64_t> routed;      // per expert: routed (token, slot) pairs
+  double entropy_bits = 0.0;        // of the routed-pair distribution over experts
   double normalized_entropy = 0.0;  // entropy / log2(num_experts): 1 = uniform
 
   // Each expert's share of the routed pairs (all zero when nothing was routed).

@@ -8,12 +8,16 @@ namespace localmoe {
 
 namespace {
 
-bool is_word_char(char32_t c) { return c == '_' || is_letter(c) || is_number(c); }
+bool is_word_char(char32_t c) {
+  return c == '_' || is_letter(c) || is_number(c);
+}
 
 // The code point ending at byte `end` (end > 0).
-char32_t code_point_before(std::string_view text, std::size_t end, std::size_t* start_out = nullptr) {
+char32_t code_point_before(std::string_view text, std::size_t end,
+                           std::size_t* start_out = nullptr) {
   std::size_t start = end - 1;
-  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80 && end - start < 4) --start;
+  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80 && end - start < 4)
+    --start;
   std::size_t pos = start;
   const char32_t cp = utf8_next(text, pos);
   if (start_out != nullptr) *start_out = start;
@@ -22,15 +26,17 @@ char32_t code_point_before(std::string_view text, std::size_t end, std::size_t* 
 
 }  // namespace
 
-AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens, std::vector<std::string> patterns)
+AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens,
+                                     std::vector<std::string> patterns)
     : tokens_(std::move(tokens)), patterns_(std::move(patterns)), by_first_byte_(256) {
   for (uint32_t i = 0; i < patterns_.size(); ++i) {
     if (patterns_[i].empty()) continue;
     by_first_byte_[static_cast<unsigned char>(patterns_[i][0])].push_back(i);
   }
   for (auto& list : by_first_byte_) {
-    std::stable_sort(list.begin(), list.end(),
-                     [&](uint32_t a, uint32_t b) { return patterns_[a].size() > patterns_[b].size(); });
+    std::stable_sort(list.begin(), list.end(), [&](uint32_t a, uint32_t b) {
+      return patterns_[a].size() > patterns_[b].size();
+    });
   }
 }
 

@@ -18,12 +18,14 @@ constexpr std::size_t kCacheMaxWordBytes = 64;
 
 }  // namespace
 
-BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options)
+BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                   BpeOptions options)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   int32_t max_id = -1;
   for (const auto& [token, id] : vocab_) {
     if (id < 0 || id > kMaxTokenId)
-      throw make_error(ErrorKind::kInvalidArgument, "vocab: id ", id, " of token '", token, "' is out of range");
+      throw make_error(ErrorKind::kInvalidArgument, "vocab: id ", id, " of token '", token,
+                       "' is out of range");
     max_id = std::max(max_id, id);
   }
   id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
@@ -43,7 +45,9 @@ BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std:
   }
   if (options_.unk_token) {
     unk_id_ = token_to_id(*options_.unk_token);
-    if (!unk_id_) throw make_error(ErrorKind::kInvalidArgument, "unk_token '", *options_.unk_token, "' is not in the vocabulary");
+    if (!unk_id_)
+      throw make_error(ErrorKind::kInvalidArgument, "unk_token '", *options_.unk_token,
+                       "' is not in the vocabulary");
   }
   for (int b = 0; b < 256; ++b) {
     char name[8];
@@ -54,19 +58,23 @@ BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std:
 
 BpeModel BpeModel::from_json(const nlohmann::json& model) {
   if (model.value("type", std::string("BPE")) != "BPE")
-    throw make_error(ErrorKind::kUnsupported, "model type '", model.value("type", std::string()), "' is not supported (only BPE)");
+    throw make_error(ErrorKind::kUnsupported, "model type '", model.value("type", std::string()),
+                     "' is not supported (only BPE)");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
       throw make_error(ErrorKind::kUnsupported, "model.", key, " is not supported");
   }
-  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0.0)
+  if (model.contains("dropout") && !model["dropout"].is_null() &&
+      model["dropout"].get<double>() > 0.0)
     throw make_error(ErrorKind::kUnsupported, "model.dropout is not supported at inference");
   TokenMap vocab;
   const auto& v = model.at("vocab");
-  if (!v.is_object()) throw make_error(ErrorKind::kInvalidArgument, "model.vocab: expected an object");
+  if (!v.is_object())
+    throw make_error(ErrorKind::kInvalidArgument, "model.vocab: expected an object");
   vocab.reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
-    vocab.emplace(it.key(), static_cast<int32_t>(json_integer(it.value(), "model.vocab['" + it.key() + "']", 0, kMaxTokenId)));
+    vocab.emplace(it.key(), static_cast<int32_t>(json_integer(
+                                it.value(), "model.vocab['" + it.key() + "']", 0, kMaxTokenId)));
   }
   std::vector<std::pair<std::string, std::string>> merges;
   const auto& m = model.value("merges", nlohmann::json::array());
@@ -78,14 +86,17 @@ BpeModel BpeModel::from_json(const nlohmann::json& model) {
       if (space == std::string::npos)
         throw make_error(ErrorKind::kInvalidArgument, "model.merges: entry '", s, "' has no space");
       merges.emplace_back(s.substr(0, space), s.substr(space + 1));
-    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
+    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() &&
+               entry[1].is_string()) {
       merges.emplace_back(entry[0].get<std::string>(), entry[1].get<std::string>());
     } else {
-      throw make_error(ErrorKind::kInvalidArgument, "model.merges: expected \"a b\" or [\"a\", \"b\"]");
+      throw make_error(ErrorKind::kInvalidArgument,
+                       "model.merges: expected \"a b\" or [\"a\", \"b\"]");
     }
   }
   BpeOptions options;
-  if (model.contains("unk_token") && model["unk_token"].is_string()) options.unk_token = model["unk_token"].get<std::string>();
+  if (model.contains("unk_token") && model["unk_token"].is_string())
+    options.unk_token = model["unk_token"].get<std::string>();
   options.fuse_unk = model.value("fuse_unk", false);
   options.byte_fallback = model.value("byte_fallback", false);
   options.ignore_merges = model.value("ignore_merges", false);
@@ -180,7 +191,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& ids) cons
     uint32_t rank;
     int32_t pos;
     int32_t new_id;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
   auto consider = [&](int32_t left) {

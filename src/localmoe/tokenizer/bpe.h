@@ -35,7 +35,8 @@ struct BpeOptions {
 class BpeModel {
  public:
   // `merges` are pairs of token strings, highest priority first.
-  BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);
+  BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+           BpeOptions options);
 
   // Parses the "model" object of tokenizer.json (type BPE).
   static BpeModel from_json(const nlohmann::json& model);

@@ -23,7 +23,8 @@ class ChatTemplate {
   ChatTemplate(const std::string& source, const TokenizerConfig& config);
   // The tokenizer's named template ("default" unless the config lists
   // several), or the EOS-joined fallback when it has none.
-  static ChatTemplate for_tokenizer(const Tokenizer& tokenizer, const std::string& name = "default");
+  static ChatTemplate for_tokenizer(const Tokenizer& tokenizer,
+                                    const std::string& name = "default");
 
   // `messages`: [{"role": ..., "content": ...}, ...]; `extra`: more template
   // variables (tools, documents, ...) as a JSON object or null. Parse the

@@ -26,11 +26,13 @@ void parse_step(const nlohmann::json& v, std::vector<Decoder::Step>& steps) {
   } else if (type == "Metaspace") {
     step.kind = Step::Kind::kMetaspace;
     step.text = v.value("replacement", std::string("\xE2\x96\x81"));
-    if (step.text.empty()) throw make_error(ErrorKind::kInvalidArgument, "decoder Metaspace: empty replacement");
+    if (step.text.empty())
+      throw make_error(ErrorKind::kInvalidArgument, "decoder Metaspace: empty replacement");
     if (v.contains("prepend_scheme") && v["prepend_scheme"].is_string()) {
       step.prepend_scheme = parse_prepend_scheme(v["prepend_scheme"]);
     } else {
-      step.prepend_scheme = v.value("add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+      step.prepend_scheme =
+          v.value("add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
     }
   } else if (type == "ByteFallback") {
     step.kind = Step::Kind::kByteFallback;
@@ -39,7 +41,10 @@ void parse_step(const nlohmann::json& v, std::vector<Decoder::Step>& steps) {
   } else if (type == "Strip") {
     step.kind = Step::Kind::kStrip;
     step.text = v.at("content").get<std::string>();
-    step.strip_start = v.contains("start") ? static_cast<int>(json_integer(v["start"], "decoder Strip: start", 0, 1 << 16)) : 0;
+    step.strip_start =
+        v.contains("start")
+            ? static_cast<int>(json_integer(v["start"], "decoder Strip: start", 0, 1 << 16))
+            : 0;
     // Removing trailing text would rewrite what a stream already sent; no
     // supported model family uses it.
     if (v.contains("stop") && json_integer(v["stop"], "decoder Strip: stop", 0, 1 << 16) != 0)
@@ -47,11 +52,13 @@ void parse_step(const nlohmann::json& v, std::vector<Decoder::Step>& steps) {
   } else if (type == "Replace") {
     const auto& pattern = v.at("pattern");
     if (!pattern.contains("String"))
-      throw make_error(ErrorKind::kUnsupported, "decoder Replace: only String patterns are supported");
+      throw make_error(ErrorKind::kUnsupported,
+                       "decoder Replace: only String patterns are supported");
     step.kind = Step::Kind::kReplace;
     step.text = pattern["String"].get<std::string>();
     step.replacement = v.at("content").get<std::string>();
-    if (step.text.empty()) throw make_error(ErrorKind::kInvalidArgument, "decoder Replace: empty pattern");
+    if (step.text.empty())
+      throw make_error(ErrorKind::kInvalidArgument, "decoder Replace: empty pattern");
   } else {
     throw make_error(ErrorKind::kUnsupported, "decoder type '", type, "' is not supported");
   }
@@ -126,7 +133,6 @@ std::vector<std::string> decode_byte_fallback(const std::vector<std::string>& to
   return out;
 }
 
-
 }  // namespace
 
 Decoder Decoder::from_json(const nlohmann::json& value) {
@@ -170,7 +176,8 @@ std::string Decoder::decode(std::vector<std::string> tokens, bool continuation) 
           std::string& t = tokens[i];
           const std::size_t unit = step.text.size();
           if (!(i == 0 && continuation)) {
-            for (int k = 0; k < step.strip_start && t.compare(0, unit, step.text) == 0; ++k) t.erase(0, unit);
+            for (int k = 0; k < step.strip_start && t.compare(0, unit, step.text) == 0; ++k)
+              t.erase(0, unit);
           }
         }
         break;

@@ -21,7 +21,7 @@ class Decoder {
     std::string text;         // kMetaspace: replacement; kStrip: content; kReplace: pattern
     std::string replacement;  // kReplace
     PrependScheme prepend_scheme = PrependScheme::kAlways;  // kMetaspace
-    int strip_start = 0;      // kStrip: leading copies of `text` to remove
+    int strip_start = 0;  // kStrip: leading copies of `text` to remove
   };
 
   // Parses the "decoder" value of tokenizer.json (null: tokens are concatenated).

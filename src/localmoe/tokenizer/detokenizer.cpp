@@ -35,7 +35,8 @@ std::string IncrementalDetokenizer::add(int32_t id) {
   while (stable >= kReplacement.size() + window_emitted_.size() &&
          text.compare(stable - kReplacement.size(), kReplacement.size(), kReplacement) == 0)
     stable -= kReplacement.size();
-  std::string delta = text.substr(window_emitted_.size(), stable - std::min(stable, window_emitted_.size()));
+  std::string delta =
+      text.substr(window_emitted_.size(), stable - std::min(stable, window_emitted_.size()));
   if (stable == text.size()) {
     window_start_ = ids_.size();
     window_emitted_.clear();

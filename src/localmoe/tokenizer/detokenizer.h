@@ -38,8 +38,8 @@ class IncrementalDetokenizer {
   const Tokenizer& tokenizer_;
   DecodeOptions options_;
   std::vector<int32_t> ids_;
-  std::size_t window_start_ = 0;   // first id still being re-decoded
-  std::string window_emitted_;     // text of the window already returned
+  std::size_t window_start_ = 0;  // first id still being re-decoded
+  std::string window_emitted_;    // text of the window already returned
 };
 
 }  // namespace localmoe

@@ -17,8 +17,9 @@ namespace {
 // transformers' Llama-family fast tokenizers rebuild the post-processor from
 // add_bos_token / add_eos_token (defaults: true / false) at load time.
 bool config_drives_post_processor(const std::string& tokenizer_class) {
-  static const std::set<std::string> kClasses = {"LlamaTokenizer",     "LlamaTokenizerFast", "CodeLlamaTokenizer",
-                                                 "CodeLlamaTokenizerFast", "GemmaTokenizer",  "GemmaTokenizerFast"};
+  static const std::set<std::string> kClasses = {"LlamaTokenizer",     "LlamaTokenizerFast",
+                                                 "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
+                                                 "GemmaTokenizer",     "GemmaTokenizerFast"};
   return kClasses.contains(tokenizer_class);
 }
 
@@ -28,7 +29,8 @@ bool config_drives_post_processor(const std::string& tokenizer_class) {
 // class from config.json's model type).
 void apply_gpt2_defaults(const Tokenizer& tokenizer, TokenizerConfig& config) {
   const std::string kEndOfText = "<|endoftext|>";
-  const bool gpt2_class = config.tokenizer_class.empty() || config.tokenizer_class.starts_with("GPT2Tokenizer");
+  const bool gpt2_class =
+      config.tokenizer_class.empty() || config.tokenizer_class.starts_with("GPT2Tokenizer");
   if (!gpt2_class || !tokenizer.token_to_id(kEndOfText)) return;
   for (auto* token : {&config.bos_token, &config.eos_token, &config.unk_token})
     if (!*token) *token = kEndOfText;
@@ -45,7 +47,8 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const nlohmann::json& j, Tok
     return j.contains(key) ? j[key] : kNull;
   };
   try {
-    if (!j.is_object() || !j.contains("model")) throw make_error(ErrorKind::kInvalidArgument, "missing key 'model'");
+    if (!j.is_object() || !j.contains("model"))
+      throw make_error(ErrorKind::kInvalidArgument, "missing key 'model'");
     std::unique_ptr<HfTokenizer> t;
     try {
       t.reset(new HfTokenizer(BpeModel::from_json(j["model"])));
@@ -68,19 +71,24 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_json(const nlohmann::json& j, Tok
       throw e.with_context("key 'decoder'");
     }
     std::vector<AddedToken> added;
-    for (const auto& a : section("added_tokens").is_array() ? section("added_tokens") : nlohmann::json::array()) {
+    for (const auto& a :
+         section("added_tokens").is_array() ? section("added_tokens") : nlohmann::json::array()) {
       AddedToken token;
-      if (!a.is_object() || !a.contains("content") || !a.contains("id") || !a["content"].is_string())
-        throw make_error(ErrorKind::kInvalidArgument, "key 'added_tokens': entries need \"id\" and \"content\"");
+      if (!a.is_object() || !a.contains("content") || !a.contains("id") ||
+          !a["content"].is_string())
+        throw make_error(ErrorKind::kInvalidArgument,
+                         "key 'added_tokens': entries need \"id\" and \"content\"");
       token.content = a["content"];
-      token.id = static_cast<int32_t>(json_integer(a["id"], "key 'added_tokens': id", 0, kMaxTokenId));
+      token.id =
+          static_cast<int32_t>(json_integer(a["id"], "key 'added_tokens': id", 0, kMaxTokenId));
       token.special = a.value("special", false);
       token.lstrip = a.value("lstrip", false);
       token.rstrip = a.value("rstrip", false);
       token.normalized = a.value("normalized", !token.special);
       token.single_word = a.value("single_word", false);
       if (token.content.empty() || token.id < 0)
-        throw make_error(ErrorKind::kInvalidArgument, "key 'added_tokens': empty content or negative id");
+        throw make_error(ErrorKind::kInvalidArgument,
+                         "key 'added_tokens': empty content or negative id");
       added.push_back(std::move(token));
     }
     t->set_added_tokens(std::move(added));
@@ -108,9 +116,11 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
     std::ifstream in(vocab_path, std::ios::binary);
     if (!in) throw make_error(ErrorKind::kIo, "cannot open file");
     const auto v = nlohmann::json::parse(in);
-    if (!v.is_object()) throw make_error(ErrorKind::kInvalidArgument, "expected an object of token -> id");
+    if (!v.is_object())
+      throw make_error(ErrorKind::kInvalidArgument, "expected an object of token -> id");
     for (auto it = v.begin(); it != v.end(); ++it)
-      vocab.emplace(it.key(), static_cast<int32_t>(json_integer(it.value(), "token '" + it.key() + "'", 0, kMaxTokenId)));
+      vocab.emplace(it.key(), static_cast<int32_t>(json_integer(
+                                  it.value(), "token '" + it.key() + "'", 0, kMaxTokenId)));
   } catch (Error& e) {
     throw e.with_context("file '" + vocab_path + "'");
   } catch (const nlohmann::json::exception& e) {
@@ -128,8 +138,8 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
       if (line.empty() || (line_number == 1 && line.starts_with("#version"))) continue;
       const std::size_t space = line.find(' ', 1);
       if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
-        throw make_error(ErrorKind::kInvalidArgument, "file '", merges_path, "': line ", line_number,
-                         ": expected two tokens separated by one space");
+        throw make_error(ErrorKind::kInvalidArgument, "file '", merges_path, "': line ",
+                         line_number, ": expected two tokens separated by one space");
       merges.emplace_back(line.substr(0, space), line.substr(space + 1));
     }
   }
@@ -145,12 +155,14 @@ std::unique_ptr<HfTokenizer> HfTokenizer::from_vocab_and_merges(const std::strin
   // The slow GPT2Tokenizer treats its special tokens as added ones.
   std::vector<AddedToken> added;
   std::set<std::string> seen;
-  for (const auto& name : {config.bos_token, config.eos_token, config.unk_token, config.pad_token}) {
+  for (const auto& name :
+       {config.bos_token, config.eos_token, config.unk_token, config.pad_token}) {
     if (!name || seen.contains(*name)) continue;
     const auto id = t->model_.token_to_id(*name);
     if (!id) continue;
     seen.insert(*name);
-    added.push_back(AddedToken{*name, *id, /*special=*/true, false, false, /*normalized=*/false, false});
+    added.push_back(
+        AddedToken{*name, *id, /*special=*/true, false, false, /*normalized=*/false, false});
   }
   t->set_added_tokens(std::move(added));
   t->set_config(std::move(config));
@@ -194,20 +206,26 @@ void HfTokenizer::parse_post_processor(const nlohmann::json& v) {
       } else if (item.contains("SpecialToken")) {
         const std::string name = item["SpecialToken"].at("id");
         if (!specials.contains(name))
-          throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: special token '", name, "' not in special_tokens");
+          throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: special token '", name,
+                           "' not in special_tokens");
         for (const auto& id : specials[name].at("ids"))
-          piece.ids.push_back(static_cast<int32_t>(json_integer(id, "TemplateProcessing: special token id", 0, kMaxTokenId)));
+          piece.ids.push_back(static_cast<int32_t>(
+              json_integer(id, "TemplateProcessing: special token id", 0, kMaxTokenId)));
       } else {
-        throw make_error(ErrorKind::kInvalidArgument, "TemplateProcessing: template items must be Sequence or SpecialToken");
+        throw make_error(ErrorKind::kInvalidArgument,
+                         "TemplateProcessing: template items must be Sequence or SpecialToken");
       }
       post_template_.push_back(std::move(piece));
     }
     return;
   }
   if (type == "BertProcessing" || type == "RobertaProcessing") {
-    const auto cls = static_cast<int32_t>(json_integer(v.at("cls").at(1), type + ": cls id", 0, kMaxTokenId));
-    const auto sep = static_cast<int32_t>(json_integer(v.at("sep").at(1), type + ": sep id", 0, kMaxTokenId));
-    post_template_ = {TemplatePiece{false, {cls}}, TemplatePiece{true, {}}, TemplatePiece{false, {sep}}};
+    const auto cls =
+        static_cast<int32_t>(json_integer(v.at("cls").at(1), type + ": cls id", 0, kMaxTokenId));
+    const auto sep =
+        static_cast<int32_t>(json_integer(v.at("sep").at(1), type + ": sep id", 0, kMaxTokenId));
+    post_template_ = {TemplatePiece{false, {cls}}, TemplatePiece{true, {}},
+                      TemplatePiece{false, {sep}}};
     return;
   }
   throw make_error(ErrorKind::kUnsupported, "post_processor type '", type, "' is not supported");
@@ -218,12 +236,16 @@ void HfTokenizer::apply_config_post_processor() {
   if (!config_drives_post_processor(c.tokenizer_class)) return;
   std::vector<TemplatePiece> pieces;
   if (c.add_bos_token.value_or(true)) {
-    if (!bos_id()) throw make_error(ErrorKind::kInvalidArgument, "add_bos_token is set but bos_token is not in the vocabulary");
+    if (!bos_id())
+      throw make_error(ErrorKind::kInvalidArgument,
+                       "add_bos_token is set but bos_token is not in the vocabulary");
     pieces.push_back({false, {*bos_id()}});
   }
   pieces.push_back({true, {}});
   if (c.add_eos_token.value_or(false)) {
-    if (!eos_id()) throw make_error(ErrorKind::kInvalidArgument, "add_eos_token is set but eos_token is not in the vocabulary");
+    if (!eos_id())
+      throw make_error(ErrorKind::kInvalidArgument,
+                       "add_eos_token is set but eos_token is not in the vocabulary");
     pieces.push_back({false, {*eos_id()}});
   }
   post_template_ = std::move(pieces);
@@ -239,7 +261,8 @@ void HfTokenizer::encode_text(std::string_view text, std::vector<int32_t>& ids) 
       ids.push_back(seg.token_id);
       continue;
     }
-    const std::string normalized = normalizer_.normalize(text.substr(seg.begin, seg.end - seg.begin));
+    const std::string normalized =
+        normalizer_.normalize(text.substr(seg.begin, seg.end - seg.begin));
     inner.clear();
     if (normalized_matcher_.empty()) {
       inner.push_back({0, normalized.size(), -1});
@@ -251,8 +274,10 @@ void HfTokenizer::encode_text(std::string_view text, std::vector<int32_t>& ids) 
         ids.push_back(piece.token_id);
         continue;
       }
-      const std::string_view piece_text = std::string_view(normalized).substr(piece.begin, piece.end - piece.begin);
-      pre_tokenizer_.pre_tokenize(piece_text, /*at_text_start=*/seg.begin == 0 && piece.begin == 0, words);
+      const std::string_view piece_text =
+          std::string_view(normalized).substr(piece.begin, piece.end - piece.begin);
+      pre_tokenizer_.pre_tokenize(piece_text, /*at_text_start=*/seg.begin == 0 && piece.begin == 0,
+                                  words);
       for (const std::string& word : words) model_.encode_word(word, ids);
     }
   }
@@ -282,15 +307,18 @@ std::string HfTokenizer::decode(std::span<const int32_t> ids, const DecodeOption
   for (int32_t id : ids) {
     const auto added = added_by_id_.find(id);
     if (added != added_by_id_.end()) {
-      if (!(options.skip_special_tokens && added->second.special)) tokens.push_back(added->second.content);
+      if (!(options.skip_special_tokens && added->second.special))
+        tokens.push_back(added->second.content);
       continue;
     }
     const std::string* token = model_.id_to_token(id);
-    if (token == nullptr) throw make_error(ErrorKind::kInvalidArgument, "token id ", id, " is not in the vocabulary");
+    if (token == nullptr)
+      throw make_error(ErrorKind::kInvalidArgument, "token id ", id, " is not in the vocabulary");
     tokens.push_back(*token);
   }
   std::string text = decoder_.decode(std::move(tokens), options.continuation);
-  const bool clean = !options.continuation && options.clean_up_tokenization_spaces.value_or(config().clean_up_tokenization_spaces);
+  const bool clean = !options.continuation && options.clean_up_tokenization_spaces.value_or(
+                                                  config().clean_up_tokenization_spaces);
   return clean ? clean_up_tokenization(std::move(text)) : text;
 }
 
@@ -315,7 +343,8 @@ bool HfTokenizer::is_special(int32_t id) const {
 
 std::size_t HfTokenizer::vocab_size() const {
   std::size_t size = model_.vocab_size();
-  for (const auto& [id, token] : added_by_id_) size = std::max(size, static_cast<std::size_t>(id) + 1);
+  for (const auto& [id, token] : added_by_id_)
+    size = std::max(size, static_cast<std::size_t>(id) + 1);
   return size;
 }
 

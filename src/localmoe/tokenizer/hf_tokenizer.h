@@ -21,14 +21,16 @@ namespace localmoe {
 class HfTokenizer final : public Tokenizer {
  public:
   // Builds from a parsed tokenizer.json; `where` names it in errors.
-  static std::unique_ptr<HfTokenizer> from_json(const nlohmann::json& tokenizer_json, TokenizerConfig config,
-                                                const std::string& where);
+  static std::unique_ptr<HfTokenizer> from_json(const nlohmann::json& tokenizer_json,
+                                                TokenizerConfig config, const std::string& where);
   // GPT-2's vocab.json + merges.txt format (byte-level BPE, no post-processor).
   static std::unique_ptr<HfTokenizer> from_vocab_and_merges(const std::string& vocab_path,
-                                                            const std::string& merges_path, TokenizerConfig config);
+                                                            const std::string& merges_path,
+                                                            TokenizerConfig config);
 
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const override;
-  std::string decode(std::span<const int32_t> ids, const DecodeOptions& options = {}) const override;
+  std::string decode(std::span<const int32_t> ids,
+                     const DecodeOptions& options = {}) const override;
   std::optional<std::string> id_to_token(int32_t id) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   bool is_special(int32_t id) const override;
@@ -37,8 +39,8 @@ class HfTokenizer final : public Tokenizer {
  private:
   // One element of the post-processor's template for a single sequence.
   struct TemplatePiece {
-    bool is_sequence = false;     // the encoded text itself
-    std::vector<int32_t> ids;     // otherwise: special token ids to insert
+    bool is_sequence = false;  // the encoded text itself
+    std::vector<int32_t> ids;  // otherwise: special token ids to insert
   };
 
   explicit HfTokenizer(BpeModel model);
@@ -52,8 +54,8 @@ class HfTokenizer final : public Tokenizer {
   PreTokenizer pre_tokenizer_;
   Decoder decoder_;
   std::vector<TemplatePiece> post_template_;  // empty: ids unchanged
-  AddedTokenMatcher raw_matcher_;         // added tokens with normalized == false
-  AddedTokenMatcher normalized_matcher_;  // added tokens with normalized == true
+  AddedTokenMatcher raw_matcher_;             // added tokens with normalized == false
+  AddedTokenMatcher normalized_matcher_;      // added tokens with normalized == true
   std::unordered_map<int32_t, AddedToken> added_by_id_;
   TokenMap added_by_content_;
 };

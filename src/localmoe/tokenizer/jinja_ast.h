@@ -44,16 +44,16 @@ using NodeList = std::vector<std::unique_ptr<Node>>;
 
 struct Node {
   enum class Kind {
-    kText,        // text
-    kOutput,      // {{ expr }}
-    kIf,          // branches (condition, body)..., else_body
-    kFor,         // for targets in expr [if filter]: body, else_body
-    kSet,         // set target[.attr] = expr
-    kSetBlock,    // set target %} body {% endset
-    kMacro,       // macro name(params) body
+    kText,      // text
+    kOutput,    // {{ expr }}
+    kIf,        // branches (condition, body)..., else_body
+    kFor,       // for targets in expr [if filter]: body, else_body
+    kSet,       // set target[.attr] = expr
+    kSetBlock,  // set target %} body {% endset
+    kMacro,     // macro name(params) body
     kBreak,
     kContinue,
-    kBlock,       // a body rendered in place ({% generation %})
+    kBlock,  // a body rendered in place ({% generation %})
   };
   Kind kind = Kind::kText;
   int line = 0;
@@ -62,9 +62,9 @@ struct Node {
   ExprPtr expr;                      // kOutput, kSet, kFor (iterable)
   ExprPtr filter;                    // kFor's "if" clause
   std::vector<std::string> targets;  // kFor loop variables
-  std::vector<std::pair<ExprPtr, NodeList>> branches;  // kIf
-  NodeList body;                     // kFor, kSetBlock, kMacro, kBlock
-  NodeList else_body;                // kIf, kFor
+  std::vector<std::pair<ExprPtr, NodeList>> branches;   // kIf
+  NodeList body;                                        // kFor, kSetBlock, kMacro, kBlock
+  NodeList else_body;                                   // kIf, kFor
   std::vector<std::pair<std::string, ExprPtr>> params;  // kMacro (default may be null)
 };
 

@@ -11,7 +11,9 @@ namespace localmoe::jinja {
 
 namespace {
 
-[[noreturn]] void type_error(const std::string& message) { throw make_error(ErrorKind::kInvalidArgument, message); }
+[[noreturn]] void type_error(const std::string& message) {
+  throw make_error(ErrorKind::kInvalidArgument, message);
+}
 
 std::vector<std::string> code_points(const std::string& s) {
   std::vector<std::string> out;
@@ -24,12 +26,16 @@ std::vector<std::string> code_points(const std::string& s) {
   return out;
 }
 
-bool python_space(char32_t c) { return is_whitespace(c) || (c >= 0x1C && c <= 0x1F); }
+bool python_space(char32_t c) {
+  return is_whitespace(c) || (c >= 0x1C && c <= 0x1F);
+}
 
 // Jinja's title filter (not str.title): each run between separators
 // [-\s({[<] gets its first character upper-cased and the rest lower-cased.
 std::string jinja_title(const std::string& s) {
-  auto is_separator = [](char32_t c) { return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_whitespace(c); };
+  auto is_separator = [](char32_t c) {
+    return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_whitespace(c);
+  };
   std::string out;
   std::size_t pos = 0;
   while (pos < s.size()) {
@@ -58,7 +64,8 @@ bool python_is_case(const std::string& s, bool lower) {
   return other != s && (lower ? python_lower(s) : python_upper(s)) == s;
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to,
+                        int64_t count) {
   if (from.empty()) {
     std::string out;
     int64_t done = 0;
@@ -108,10 +115,12 @@ std::vector<std::string> python_split(const std::string& s, const Value& sep, in
     if (in_word) out.push_back(current);
     return out;
   }
-  if (!sep.is_string() || sep.as_string().empty()) type_error("split(): separator must be a non-empty string");
+  if (!sep.is_string() || sep.as_string().empty())
+    type_error("split(): separator must be a non-empty string");
   const std::string& d = sep.as_string();
   std::size_t start = 0;
-  for (std::size_t pos = s.find(d); pos != std::string::npos && (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit);
+  for (std::size_t pos = s.find(d);
+       pos != std::string::npos && (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit);
        pos = s.find(d, start)) {
     out.push_back(s.substr(start, pos - start));
     start = pos + d.size();
@@ -120,12 +129,14 @@ std::vector<std::string> python_split(const std::string& s, const Value& sep, in
   return out;
 }
 
-std::shared_ptr<Callable> method(std::string name, std::function<Value(const ValueList&, const KwArgs&)> fn) {
+std::shared_ptr<Callable> method(std::string name,
+                                 std::function<Value(const ValueList&, const KwArgs&)> fn) {
   return std::make_shared<Callable>(Callable{std::move(name), std::move(fn)});
 }
 
 // By value: callers pass temporaries as the fallback.
-Value arg(const ValueList& args, const KwArgs& kwargs, std::size_t index, const char* name, const Value& fallback) {
+Value arg(const ValueList& args, const KwArgs& kwargs, std::size_t index, const char* name,
+          const Value& fallback) {
   if (index < args.size()) return args[index];
   for (const auto& [k, v] : kwargs)
     if (k == name) return v;
@@ -153,7 +164,8 @@ Value string_method(const std::string& s, const std::string& name) {
   auto strip = [s](bool left, bool right) {
     return [s, left, right](const ValueList& args, const KwArgs& kwargs) -> Value {
       const Value& chars = arg(args, kwargs, 0, "chars", kNone);
-      return Value(python_strip(s, left, right, chars.is_string() ? std::optional(chars.as_string()) : std::nullopt));
+      return Value(python_strip(
+          s, left, right, chars.is_string() ? std::optional(chars.as_string()) : std::nullopt));
     };
   };
   if (name == "startswith") return Value(method(name, affix(true)));
@@ -161,16 +173,24 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "strip") return Value(method(name, strip(true, true)));
   if (name == "lstrip") return Value(method(name, strip(true, false)));
   if (name == "rstrip") return Value(method(name, strip(false, true)));
-  if (name == "upper") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_upper(s)); }));
-  if (name == "lower") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_lower(s)); }));
-  if (name == "title") return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_title(s)); }));
+  if (name == "upper")
+    return Value(
+        method(name, [s](const ValueList&, const KwArgs&) { return Value(python_upper(s)); }));
+  if (name == "lower")
+    return Value(
+        method(name, [s](const ValueList&, const KwArgs&) { return Value(python_lower(s)); }));
+  if (name == "title")
+    return Value(
+        method(name, [s](const ValueList&, const KwArgs&) { return Value(python_title(s)); }));
   if (name == "capitalize")
-    return Value(method(name, [s](const ValueList&, const KwArgs&) { return Value(python_capitalize(s)); }));
+    return Value(
+        method(name, [s](const ValueList&, const KwArgs&) { return Value(python_capitalize(s)); }));
   if (name == "split") {
     return Value(method(name, [s](const ValueList& args, const KwArgs& kwargs) {
       const Value& maxsplit = arg(args, kwargs, 1, "maxsplit", Value(int64_t{-1}));
       ValueList out;
-      for (auto& part : python_split(s, arg(args, kwargs, 0, "sep", kNone), maxsplit.as_int())) out.emplace_back(part);
+      for (auto& part : python_split(s, arg(args, kwargs, 0, "sep", kNone), maxsplit.as_int()))
+        out.emplace_back(part);
       return Value(std::move(out));
     }));
   }
@@ -178,7 +198,8 @@ Value string_method(const std::string& s, const std::string& name) {
     return Value(method(name, [s](const ValueList& args, const KwArgs& kwargs) {
       const std::string from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
       const std::string to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
-      return Value(replace_all(s, from, to, arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
+      return Value(
+          replace_all(s, from, to, arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
     }));
   }
   if (name == "find") {
@@ -246,7 +267,8 @@ int64_t length(const Value& v) {
 bool less_than(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) return a.as_double() < b.as_double();
   if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
-  type_error("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  type_error("'<' not supported between instances of '" + a.type_name() + "' and '" +
+             b.type_name() + "'");
 }
 
 std::string html_escape(const std::string& s) {
@@ -288,7 +310,9 @@ Value select_items(const Value& input, const ValueList& args, bool by_attribute,
       passed = subject.truthy();
     } else {
       const std::string test = string_arg(args[first_test_arg], "select test name");
-      passed = apply_test(test, subject, ValueList(args.begin() + static_cast<long>(first_test_arg) + 1, args.end()));
+      passed =
+          apply_test(test, subject,
+                     ValueList(args.begin() + static_cast<long>(first_test_arg) + 1, args.end()));
     }
     if (passed == keep) out.push_back(item);
   }
@@ -297,7 +321,8 @@ Value select_items(const Value& input, const ValueList& args, bool by_attribute,
 
 }  // namespace
 
-std::string python_strip(const std::string& s, bool left, bool right, const std::optional<std::string>& chars) {
+std::string python_strip(const std::string& s, bool left, bool right,
+                         const std::optional<std::string>& chars) {
   const auto cps = code_points(s);
   std::vector<std::string> strip_set;
   if (chars) strip_set = code_points(*chars);
@@ -371,8 +396,10 @@ Value get_item(const Value& object, const Value& key) {
   return Value();
 }
 
-Value get_slice(const Value& object, const Value& start_v, const Value& stop_v, const Value& step_v) {
-  if (!object.is_list() && !object.is_string()) type_error("'" + object.type_name() + "' object is not subscriptable");
+Value get_slice(const Value& object, const Value& start_v, const Value& stop_v,
+                const Value& step_v) {
+  if (!object.is_list() && !object.is_string())
+    type_error("'" + object.type_name() + "' object is not subscriptable");
   const ValueList items = object.is_list() ? object.as_list() : iterate(object);
   const auto n = static_cast<int64_t>(items.size());
   const int64_t step = step_v.is_undefined() || step_v.is_none() ? 1 : step_v.as_int();
@@ -428,27 +455,33 @@ bool apply_test(const std::string& name, const Value& v, const ValueList& args) 
   if (name == "in") {
     for (const auto& item : iterate(other()))
       if (item == v) return true;
-    return other().is_string() && v.is_string() && other().as_string().find(v.as_string()) != std::string::npos;
+    return other().is_string() && v.is_string() &&
+           other().as_string().find(v.as_string()) != std::string::npos;
   }
-  if (name == "sameas") return v.type() == other().type() && (v.is_none() || v.is_undefined() || v == other());
+  if (name == "sameas")
+    return v.type() == other().type() && (v.is_none() || v.is_undefined() || v == other());
   if (name == "lower") return v.is_string() && python_is_case(v.as_string(), /*lower=*/true);
   if (name == "upper") return v.is_string() && python_is_case(v.as_string(), /*lower=*/false);
   type_error("unknown test '" + name + "'");
 }
 
-Value apply_filter(const std::string& name, const Value& v, const ValueList& args, const KwArgs& kwargs) {
+Value apply_filter(const std::string& name, const Value& v, const ValueList& args,
+                   const KwArgs& kwargs) {
   static const Value kNone = Value::none();
   auto str_input = [&]() -> std::string { return v.str(); };
   if (name == "trim") {
     const Value& chars = arg(args, kwargs, 0, "chars", kNone);
-    return Value(python_strip(str_input(), true, true, chars.is_string() ? std::optional(chars.as_string()) : std::nullopt));
+    return Value(python_strip(str_input(), true, true,
+                              chars.is_string() ? std::optional(chars.as_string()) : std::nullopt));
   }
   if (name == "length" || name == "count") return Value(length(v));
   if (name == "tojson") {
     const Value& indent = arg(args, kwargs, 0, "indent", kNone);
     const Value& sort_keys = arg(args, kwargs, 99, "sort_keys", Value(false));
-    if (indent.is_number() && (indent.as_int() < 0 || indent.as_int() > 64)) type_error("tojson: indent must be in [0, 64]");
-    return Value(v.to_json(indent.is_number() ? static_cast<int>(indent.as_int()) : -1, sort_keys.truthy()));
+    if (indent.is_number() && (indent.as_int() < 0 || indent.as_int() > 64))
+      type_error("tojson: indent must be in [0, 64]");
+    return Value(
+        v.to_json(indent.is_number() ? static_cast<int>(indent.as_int()) : -1, sort_keys.truthy()));
   }
   if (name == "upper") return Value(python_upper(str_input()));
   if (name == "lower") return Value(python_lower(str_input()));
@@ -522,7 +555,8 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
   if (name == "replace") {
     const std::string from = string_arg(arg(args, kwargs, 0, "old", Value()), "replace");
     const std::string to = string_arg(arg(args, kwargs, 1, "new", Value()), "replace");
-    return Value(replace_all(str_input(), from, to, arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
+    return Value(replace_all(str_input(), from, to,
+                             arg(args, kwargs, 2, "count", Value(int64_t{-1})).as_int()));
   }
   if (name == "select") return select_items(v, args, false, true);
   if (name == "reject") return select_items(v, args, false, false);
@@ -552,7 +586,9 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
     ValueList items = iterate(v);
     const bool reverse = arg(args, kwargs, 0, "reverse", Value(false)).truthy();
     const Value& attribute = arg(args, kwargs, 2, "attribute", kNone);
-    auto key = [&](const Value& x) { return attribute.is_string() ? attribute_path(x, attribute.as_string()) : x; };
+    auto key = [&](const Value& x) {
+      return attribute.is_string() ? attribute_path(x, attribute.as_string()) : x;
+    };
     std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
       return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
     });
@@ -562,15 +598,19 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
     const Value& width_v = arg(args, kwargs, 0, "width", Value(int64_t{4}));
     const bool first = arg(args, kwargs, 1, "first", Value(false)).truthy();
     const bool blank = arg(args, kwargs, 2, "blank", Value(false)).truthy();
-    if (!width_v.is_string() && (width_v.as_int() < 0 || width_v.as_int() > 1024)) type_error("indent: width must be in [0, 1024]");
-    const std::string pad = width_v.is_string() ? width_v.as_string() : std::string(static_cast<std::size_t>(width_v.as_int()), ' ');
+    if (!width_v.is_string() && (width_v.as_int() < 0 || width_v.as_int() > 1024))
+      type_error("indent: width must be in [0, 1024]");
+    const std::string pad = width_v.is_string()
+                                ? width_v.as_string()
+                                : std::string(static_cast<std::size_t>(width_v.as_int()), ' ');
     const std::string s = str_input();
     std::string out;
     std::size_t start = 0;
     bool first_line = true;
     while (true) {
       const std::size_t nl = s.find('\n', start);
-      const std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      const std::string line =
+          s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
       if ((first_line ? first : true) && (blank || !line.empty())) out += pad;
       out += line;
       if (nl == std::string::npos) break;
@@ -584,51 +624,59 @@ Value apply_filter(const std::string& name, const Value& v, const ValueList& arg
 }
 
 void add_global_functions(ValueDict& globals) {
-  globals.set("raise_exception", Value(method("raise_exception", [](const ValueList& args, const KwArgs&) -> Value {
-    throw make_error(ErrorKind::kInvalidArgument, "raise_exception: ", args.empty() ? std::string() : args[0].str());
-  })));
-  globals.set("namespace", Value(method("namespace", [](const ValueList& args, const KwArgs& kwargs) {
-    auto ns = std::make_shared<ValueDict>();
-    ns->is_namespace = true;
-    if (!args.empty() && args[0].is_dict())
-      for (const auto& [k, val] : args[0].as_dict().items) ns->set(k, val);
-    for (const auto& [k, val] : kwargs) ns->set(k, val);
-    return Value(ns);
-  })));
+  globals.set("raise_exception",
+              Value(method("raise_exception", [](const ValueList& args, const KwArgs&) -> Value {
+                throw make_error(ErrorKind::kInvalidArgument,
+                                 "raise_exception: ", args.empty() ? std::string() : args[0].str());
+              })));
+  globals.set("namespace",
+              Value(method("namespace", [](const ValueList& args, const KwArgs& kwargs) {
+                auto ns = std::make_shared<ValueDict>();
+                ns->is_namespace = true;
+                if (!args.empty() && args[0].is_dict())
+                  for (const auto& [k, val] : args[0].as_dict().items) ns->set(k, val);
+                for (const auto& [k, val] : kwargs) ns->set(k, val);
+                return Value(ns);
+              })));
   globals.set("dict", Value(method("dict", [](const ValueList& args, const KwArgs& kwargs) {
-    auto d = std::make_shared<ValueDict>();
-    if (!args.empty() && args[0].is_dict())
-      for (const auto& [k, val] : args[0].as_dict().items) d->set(k, val);
-    for (const auto& [k, val] : kwargs) d->set(k, val);
-    return Value(d);
-  })));
-  globals.set("range", Value(method("range", [](const ValueList& args, const KwArgs&) {
-    if (args.empty() || args.size() > 3) type_error("range expects 1 to 3 arguments");
-    int64_t start = 0, stop, step = 1;
-    if (args.size() == 1) {
-      stop = args[0].as_int();
-    } else {
-      start = args[0].as_int();
-      stop = args[1].as_int();
-      if (args.size() == 3) step = args[2].as_int();
-    }
-    if (step == 0) type_error("range() arg 3 must not be zero");
-    if ((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step) > 1e6) type_error("range too large");
-    ValueList out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
-      out.emplace_back(i);
-      if (__builtin_add_overflow(i, step, &i)) break;
-    }
-    return Value(std::move(out));
-  })));
-  globals.set("strftime_now", Value(method("strftime_now", [](const ValueList& args, const KwArgs&) {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    localtime_r(&now, &tm);
-    char buf[256];
-    const std::size_t n = std::strftime(buf, sizeof(buf), args.empty() ? "" : args[0].str().c_str(), &tm);
-    return Value(std::string(buf, n));
-  })));
+                auto d = std::make_shared<ValueDict>();
+                if (!args.empty() && args[0].is_dict())
+                  for (const auto& [k, val] : args[0].as_dict().items) d->set(k, val);
+                for (const auto& [k, val] : kwargs) d->set(k, val);
+                return Value(d);
+              })));
+  globals.set(
+      "range", Value(method("range", [](const ValueList& args, const KwArgs&) {
+        if (args.empty() || args.size() > 3) type_error("range expects 1 to 3 arguments");
+        int64_t start = 0, stop, step = 1;
+        if (args.size() == 1) {
+          stop = args[0].as_int();
+        } else {
+          start = args[0].as_int();
+          stop = args[1].as_int();
+          if (args.size() == 3) step = args[2].as_int();
+        }
+        if (step == 0) type_error("range() arg 3 must not be zero");
+        if ((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step) >
+            1e6)
+          type_error("range too large");
+        ValueList out;
+        for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+          out.emplace_back(i);
+          if (__builtin_add_overflow(i, step, &i)) break;
+        }
+        return Value(std::move(out));
+      })));
+  globals.set("strftime_now",
+              Value(method("strftime_now", [](const ValueList& args, const KwArgs&) {
+                const std::time_t now = std::time(nullptr);
+                std::tm tm{};
+                localtime_r(&now, &tm);
+                char buf[256];
+                const std::size_t n =
+                    std::strftime(buf, sizeof(buf), args.empty() ? "" : args[0].str().c_str(), &tm);
+                return Value(std::string(buf, n));
+              })));
 }
 
 }  // namespace localmoe::jinja

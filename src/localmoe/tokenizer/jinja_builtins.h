@@ -10,7 +10,8 @@
 
 namespace localmoe::jinja {
 
-Value apply_filter(const std::string& name, const Value& input, const ValueList& args, const KwArgs& kwargs);
+Value apply_filter(const std::string& name, const Value& input, const ValueList& args,
+                   const KwArgs& kwargs);
 bool apply_test(const std::string& name, const Value& input, const ValueList& args);
 // `object.name`: a bound method of a str / dict, a dict key, or undefined.
 Value get_attribute(const Value& object, const std::string& name);
@@ -21,7 +22,8 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
 // strftime_now.
 void add_global_functions(ValueDict& globals);
 // Python's str.strip(): whitespace, or the characters of `chars`.
-std::string python_strip(const std::string& s, bool left, bool right, const std::optional<std::string>& chars);
+std::string python_strip(const std::string& s, bool left, bool right,
+                         const std::optional<std::string>& chars);
 // Elements of an iterable value (list items, dict keys, str characters).
 ValueList iterate(const Value& value);
 

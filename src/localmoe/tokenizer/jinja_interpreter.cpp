@@ -74,7 +74,8 @@ class Renderer {
         }
         const Value target = lookup(node.text);
         if (!target.is_dict() || !target.as_dict().is_namespace)
-          fail(node.line, "cannot assign attribute '" + node.attr + "' on '" + node.text + "': not a namespace");
+          fail(node.line, "cannot assign attribute '" + node.attr + "' on '" + node.text +
+                              "': not a namespace");
         target.as_dict().set(node.attr, std::move(value));
         return Flow::kNormal;
       }
@@ -84,7 +85,9 @@ class Renderer {
         frames_.back()->set(node.text, Value(std::move(captured)));
         return Flow::kNormal;
       }
-      case Node::Kind::kMacro: frames_.back()->set(node.text, make_macro(node)); return Flow::kNormal;
+      case Node::Kind::kMacro:
+        frames_.back()->set(node.text, make_macro(node));
+        return Flow::kNormal;
       case Node::Kind::kBreak: return Flow::kBreak;
       case Node::Kind::kContinue: return Flow::kContinue;
       case Node::Kind::kBlock: return exec(node.body, out);
@@ -133,10 +136,13 @@ class Renderer {
       loop->set("previtem", i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value());
       loop->set("nextitem", i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value());
       const int64_t index = i;
-      loop->set("cycle", Value(std::make_shared<Callable>(Callable{"cycle", [index](const ValueList& args, const KwArgs&) {
-        if (args.empty()) throw make_error(ErrorKind::kInvalidArgument, "loop.cycle needs at least one argument");
-        return args[static_cast<std::size_t>(index) % args.size()];
-      }})));
+      loop->set("cycle", Value(std::make_shared<Callable>(Callable{
+                             "cycle", [index](const ValueList& args, const KwArgs&) {
+                               if (args.empty())
+                                 throw make_error(ErrorKind::kInvalidArgument,
+                                                  "loop.cycle needs at least one argument");
+                               return args[static_cast<std::size_t>(index) % args.size()];
+                             }})));
       frames_.back()->set("loop", Value(loop));
       bind(item);
       if (++render_steps > kMaxSteps) fail(node.line, "template exceeds its work budget");
@@ -154,39 +160,43 @@ class Renderer {
     // keep them alive forever.
     std::vector<std::weak_ptr<ValueDict>> closure(frames_.begin(), frames_.begin() + 2);
     const Node* macro = &node;
-    return Value(std::make_shared<Callable>(Callable{node.text, [closure, macro](const ValueList& args, const KwArgs& kwargs) {
-      const MacroDepthGuard guard;
-      if (macro_depth > kMaxCallDepth) fail(macro->line, "macro recursion too deep");
-      if (args.size() > macro->params.size()) fail(macro->line, "macro '" + macro->text + "' takes " + std::to_string(macro->params.size()) + " arguments");
-      std::vector<std::shared_ptr<ValueDict>> frames;
-      for (const auto& weak : closure) {
-        frames.push_back(weak.lock());
-        LM_CHECK(frames.back() != nullptr);  // macros cannot outlive the render that defined them
-      }
-      auto locals = std::make_shared<ValueDict>();
-      frames.push_back(locals);
-      Renderer inner(frames);
-      for (std::size_t i = 0; i < macro->params.size(); ++i) {
-        const auto& [name, def] = macro->params[i];
-        Value value;
-        bool given = false;
-        if (i < args.size()) {
-          value = args[i];
-          given = true;
-        }
-        for (const auto& [k, v] : kwargs) {
-          if (k == name) {
-            value = v;
-            given = true;
-          }
-        }
-        if (!given && def) value = inner.eval(*def);
-        locals->set(name, value);
-      }
-      std::string out;
-      inner.exec(macro->body, out);
-      return Value(std::move(out));
-    }}));
+    return Value(std::make_shared<Callable>(
+        Callable{node.text, [closure, macro](const ValueList& args, const KwArgs& kwargs) {
+                   const MacroDepthGuard guard;
+                   if (macro_depth > kMaxCallDepth) fail(macro->line, "macro recursion too deep");
+                   if (args.size() > macro->params.size())
+                     fail(macro->line, "macro '" + macro->text + "' takes " +
+                                           std::to_string(macro->params.size()) + " arguments");
+                   std::vector<std::shared_ptr<ValueDict>> frames;
+                   for (const auto& weak : closure) {
+                     frames.push_back(weak.lock());
+                     LM_CHECK(frames.back() !=
+                              nullptr);  // macros cannot outlive the render that defined them
+                   }
+                   auto locals = std::make_shared<ValueDict>();
+                   frames.push_back(locals);
+                   Renderer inner(frames);
+                   for (std::size_t i = 0; i < macro->params.size(); ++i) {
+                     const auto& [name, def] = macro->params[i];
+                     Value value;
+                     bool given = false;
+                     if (i < args.size()) {
+                       value = args[i];
+                       given = true;
+                     }
+                     for (const auto& [k, v] : kwargs) {
+                       if (k == name) {
+                         value = v;
+                         given = true;
+                       }
+                     }
+                     if (!given && def) value = inner.eval(*def);
+                     locals->set(name, value);
+                   }
+                   std::string out;
+                   inner.exec(macro->body, out);
+                   return Value(std::move(out));
+                 }}));
   }
 
   Value call(const Value& fn, const ValueList& args, const KwArgs& kwargs, int line) {
@@ -210,7 +220,8 @@ class Renderer {
 
   Value arithmetic(const std::string& op, const Value& a, const Value& b, int line) {
     auto unsupported = [&]() -> Value {
-      fail(line, "unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" + b.type_name() + "'");
+      fail(line, "unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" +
+                     b.type_name() + "'");
     };
     if (op == "+") {
       if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
@@ -220,7 +231,8 @@ class Renderer {
         return Value(std::move(joined));
       }
     }
-    if (op == "*" && (a.is_string() || b.is_string()) && (a.type() == Value::Type::kInt || b.type() == Value::Type::kInt)) {
+    if (op == "*" && (a.is_string() || b.is_string()) &&
+        (a.type() == Value::Type::kInt || b.type() == Value::Type::kInt)) {
       const std::string& s = a.is_string() ? a.as_string() : b.as_string();
       const int64_t times = a.is_string() ? b.as_int() : a.as_int();
       std::string out;
@@ -234,7 +246,7 @@ class Renderer {
     // Python integers do not overflow; ours are 64-bit and report it.
     if (!floats && (op == "+" || op == "-" || op == "*")) {
       int64_t r = 0;
-      const bool overflow = op == "+" ? __builtin_add_overflow(i, j, &r)
+      const bool overflow = op == "+"   ? __builtin_add_overflow(i, j, &r)
                             : op == "-" ? __builtin_sub_overflow(i, j, &r)
                                         : __builtin_mul_overflow(i, j, &r);
       if (overflow) fail(line, "integer overflow in '" + op + "'");
@@ -277,7 +289,8 @@ class Renderer {
       if (!item.is_string()) fail(line, "'in <string>' requires string as left operand");
       return container.as_string().find(item.as_string()) != std::string::npos;
     }
-    if (container.is_dict()) return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
+    if (container.is_dict())
+      return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
     if (container.is_list()) {
       for (const auto& v : container.as_list())
         if (v == item) return true;
@@ -332,7 +345,8 @@ class Renderer {
       case Expr::Kind::kUnary: {
         const Value v = eval(*e.args[0]);
         if (e.name == "not") return Value(!v.truthy());
-        if (!v.is_number()) fail(e.line, "bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
+        if (!v.is_number())
+          fail(e.line, "bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
         if (e.name == "+") return v;
         if (v.type() == Value::Type::kFloat) return Value(-v.as_double());
         if (v.as_int() == INT64_MIN) fail(e.line, "integer overflow in unary '-'");

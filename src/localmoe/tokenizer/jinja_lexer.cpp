@@ -13,8 +13,9 @@ void syntax_error(int line, const std::string& message) {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 int count_lines(const std::string& s, std::size_t from, std::size_t to) {
   int n = 0;
@@ -57,10 +58,12 @@ void append_escape(const std::string& s, std::size_t& i, std::string& out, int l
     if (i + digits >= s.size()) syntax_error(line, "truncated escape in string literal");
     const std::string hex = s.substr(i + 1, digits);
     for (char h : hex)
-      if (!std::isxdigit(static_cast<unsigned char>(h))) syntax_error(line, "bad escape in string literal");
+      if (!std::isxdigit(static_cast<unsigned char>(h)))
+        syntax_error(line, "bad escape in string literal");
     i += digits;
     const auto cp = static_cast<char32_t>(std::stoul(hex, nullptr, 16));
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) syntax_error(line, "escape is not a Unicode scalar value");
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      syntax_error(line, "escape is not a Unicode scalar value");
     utf8_append(out, cp);
   };
   switch (c) {
@@ -135,7 +138,8 @@ std::vector<Chunk> split_template(const std::string& src, const TemplateOptions&
     const std::size_t inner_end = (close_mod == '-' || close_mod == '+') ? end - 1 : end;
     if (kind != '#') {
       chunks.push_back({kind == '{' ? Chunk::Kind::kOutput : Chunk::Kind::kStatement,
-                        src.substr(inner_begin, inner_end - std::min(inner_end, inner_begin)), line});
+                        src.substr(inner_begin, inner_end - std::min(inner_end, inner_begin)),
+                        line});
     }
     line += count_lines(src, tag, end + 2);
     pos = end + 2;
@@ -160,8 +164,9 @@ std::vector<Chunk> split_template(const std::string& src, const TemplateOptions&
 }
 
 std::vector<Token> tokenize_expression(const std::string& s, int line) {
-  static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "<", ">",
-                               "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", "|"};
+  static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+", "-", "*",
+                               "/",  "%",  "~",  "<",  ">",  "=",  "(", ")", "[",
+                               "]",  "{",  "}",  ",",  ".",  ":",  "|"};
   std::vector<Token> tokens;
   std::size_t i = 0;
   while (i < s.size()) {

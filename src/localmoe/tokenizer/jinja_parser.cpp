@@ -18,7 +18,9 @@ namespace {
 constexpr int kMaxExpressionDepth = 128;
 constexpr int kMaxBlockDepth = 128;
 
-[[noreturn]] void fail(int line, const std::string& message) { syntax_error(line, message); }
+[[noreturn]] void fail(int line, const std::string& message) {
+  syntax_error(line, message);
+}
 
 // ---------------------------------------------------------------- expression parser
 
@@ -26,7 +28,9 @@ class ExprParser {
  public:
   ExprParser(std::vector<Token> tokens, int line) : tokens_(std::move(tokens)), line_(line) {}
 
-  const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
+  const Token& peek(std::size_t ahead = 0) const {
+    return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
+  }
   bool at_end() const { return peek().kind == Token::Kind::kEnd; }
   bool is_op(const char* op, std::size_t ahead = 0) const {
     return peek(ahead).kind == Token::Kind::kOp && peek(ahead).text == op;
@@ -36,17 +40,21 @@ class ExprParser {
   }
   Token next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
   void expect_op(const char* op) {
-    if (!is_op(op)) fail(line_, std::string("expected '") + op + "', found '" + describe(peek()) + "'");
+    if (!is_op(op))
+      fail(line_, std::string("expected '") + op + "', found '" + describe(peek()) + "'");
     ++pos_;
   }
   std::string expect_name() {
-    if (peek().kind != Token::Kind::kName) fail(line_, "expected a name, found '" + describe(peek()) + "'");
+    if (peek().kind != Token::Kind::kName)
+      fail(line_, "expected a name, found '" + describe(peek()) + "'");
     return next().text;
   }
   void expect_end() {
     if (!at_end()) fail(line_, "unexpected '" + describe(peek()) + "'");
   }
-  static std::string describe(const Token& t) { return t.kind == Token::Kind::kEnd ? "end of tag" : t.text; }
+  static std::string describe(const Token& t) {
+    return t.kind == Token::Kind::kEnd ? "end of tag" : t.text;
+  }
 
   ExprPtr parse_expression() { return parse_conditional(); }
 
@@ -125,8 +133,8 @@ class ExprParser {
     ExprPtr e = parse_math1();
     while (true) {
       const Token& t = peek();
-      if (t.kind == Token::Kind::kOp &&
-          (t.text == "==" || t.text == "!=" || t.text == "<" || t.text == ">" || t.text == "<=" || t.text == ">=")) {
+      if (t.kind == Token::Kind::kOp && (t.text == "==" || t.text == "!=" || t.text == "<" ||
+                                         t.text == ">" || t.text == "<=" || t.text == ">=")) {
         const std::string op = next().text;
         e = binary(op, std::move(e), parse_math1());
       } else if (is_name("in")) {
@@ -399,7 +407,9 @@ class TemplateParser {
   // Parses nodes until a statement whose keyword is in `ends`; returns it
   // in `end` along with a parser positioned after its keyword.
   NodeList parse_body(const std::set<std::string>& ends, std::string& end) {
-    if (++depth_ > kMaxBlockDepth) fail(chunks_.empty() ? 1 : chunks_[std::min(index_, chunks_.size() - 1)].line, "blocks nested too deeply");
+    if (++depth_ > kMaxBlockDepth)
+      fail(chunks_.empty() ? 1 : chunks_[std::min(index_, chunks_.size() - 1)].line,
+           "blocks nested too deeply");
     struct Leave {
       int& depth;
       ~Leave() { --depth; }
@@ -436,7 +446,8 @@ class TemplateParser {
     if (!ends.empty()) {
       std::string expected;
       for (const auto& e : ends) expected += (expected.empty() ? "" : " or ") + e;
-      fail(chunks_.empty() ? 1 : chunks_.back().line, "unexpected end of template, expected '" + expected + "'");
+      fail(chunks_.empty() ? 1 : chunks_.back().line,
+           "unexpected end of template, expected '" + expected + "'");
     }
     return nodes;
   }

@@ -36,9 +36,11 @@ Value::Value(bool b) : type_(Type::kBool), bool_(b) {}
 Value::Value(int64_t i) : type_(Type::kInt), int_(i) {}
 Value::Value(double d) : type_(Type::kFloat), float_(d) {}
 Value::Value(std::string s) : type_(Type::kString), string_(std::move(s)) {}
-Value::Value(ValueList list) : type_(Type::kList), list_(std::make_shared<ValueList>(std::move(list))) {}
+Value::Value(ValueList list)
+    : type_(Type::kList), list_(std::make_shared<ValueList>(std::move(list))) {}
 Value::Value(std::shared_ptr<ValueDict> dict) : type_(Type::kDict), dict_(std::move(dict)) {}
-Value::Value(std::shared_ptr<Callable> callable) : type_(Type::kCallable), callable_(std::move(callable)) {}
+Value::Value(std::shared_ptr<Callable> callable)
+    : type_(Type::kCallable), callable_(std::move(callable)) {}
 
 namespace {
 
@@ -48,7 +50,8 @@ Value value_from_json(const Json& j) {
     case Json::value_t::null: return Value::none();
     case Json::value_t::boolean: return Value(j.template get<bool>());
     case Json::value_t::number_integer: return Value(j.template get<int64_t>());
-    case Json::value_t::number_unsigned: return Value(static_cast<int64_t>(j.template get<uint64_t>()));
+    case Json::value_t::number_unsigned:
+      return Value(static_cast<int64_t>(j.template get<uint64_t>()));
     case Json::value_t::number_float: return Value(j.template get<double>());
     case Json::value_t::string: return Value(j.template get<std::string>());
     case Json::value_t::array: {
@@ -58,7 +61,8 @@ Value value_from_json(const Json& j) {
     }
     case Json::value_t::object: {
       auto dict = std::make_shared<ValueDict>();
-      for (auto it = j.begin(); it != j.end(); ++it) dict->items.emplace_back(it.key(), value_from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        dict->items.emplace_back(it.key(), value_from_json(it.value()));
       return Value(std::move(dict));
     }
     default: return Value();
@@ -67,8 +71,12 @@ Value value_from_json(const Json& j) {
 
 }  // namespace
 
-Value Value::from_json(const nlohmann::json& j) { return value_from_json(j); }
-Value Value::from_json(const nlohmann::ordered_json& j) { return value_from_json(j); }
+Value Value::from_json(const nlohmann::json& j) {
+  return value_from_json(j);
+}
+Value Value::from_json(const nlohmann::ordered_json& j) {
+  return value_from_json(j);
+}
 
 int64_t Value::as_int() const {
   switch (type_) {
@@ -225,7 +233,8 @@ std::string Value::repr() const {
       if (dict_->is_namespace) return "<Namespace>";
       std::string out = "{";
       for (std::size_t i = 0; i < dict_->items.size(); ++i)
-        out += (i ? ", " : "") + python_string_repr(dict_->items[i].first) + ": " + dict_->items[i].second.repr();
+        out += (i ? ", " : "") + python_string_repr(dict_->items[i].first) + ": " +
+               dict_->items[i].second.repr();
       return out + "}";
     }
     case Type::kCallable: return "<function " + callable_->name + ">";
@@ -265,7 +274,9 @@ void Value::write_json(std::string& out, int indent, int depth, bool sort_keys) 
     case Type::kBool: out += bool_ ? "true" : "false"; return;
     case Type::kInt: out += std::to_string(int_); return;
     case Type::kFloat:
-      out += std::isnan(float_) ? "NaN" : std::isinf(float_) ? (float_ > 0 ? "Infinity" : "-Infinity") : python_float_repr(float_);
+      out += std::isnan(float_)   ? "NaN"
+             : std::isinf(float_) ? (float_ > 0 ? "Infinity" : "-Infinity")
+                                  : python_float_repr(float_);
       return;
     case Type::kString: json_escape(out, string_); return;
     case Type::kCallable: json_escape(out, repr()); return;
@@ -291,7 +302,9 @@ void Value::write_json(std::string& out, int indent, int depth, bool sort_keys) 
       }
       std::vector<const std::pair<std::string, Value>*> items;
       for (const auto& item : dict_->items) items.push_back(&item);
-      if (sort_keys) std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      if (sort_keys)
+        std::stable_sort(items.begin(), items.end(),
+                         [](auto* a, auto* b) { return a->first < b->first; });
       out.push_back('{');
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (i) out += indent >= 0 ? "," : ", ";
@@ -309,7 +322,8 @@ void Value::write_json(std::string& out, int indent, int depth, bool sort_keys) 
 
 bool operator==(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
-    if (a.type() == Value::Type::kFloat || b.type() == Value::Type::kFloat) return a.as_double() == b.as_double();
+    if (a.type() == Value::Type::kFloat || b.type() == Value::Type::kFloat)
+      return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
   }
   if (a.type() != b.type()) return false;

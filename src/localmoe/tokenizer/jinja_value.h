@@ -59,14 +59,16 @@ class Value {
   bool is_undefined() const { return type_ == Type::kUndefined; }
   bool is_none() const { return type_ == Type::kNone; }
   bool is_string() const { return type_ == Type::kString; }
-  bool is_number() const { return type_ == Type::kInt || type_ == Type::kFloat || type_ == Type::kBool; }
+  bool is_number() const {
+    return type_ == Type::kInt || type_ == Type::kFloat || type_ == Type::kBool;
+  }
   bool is_list() const { return type_ == Type::kList; }
   bool is_dict() const { return type_ == Type::kDict; }
   bool is_callable() const { return type_ == Type::kCallable; }
 
   bool as_bool() const { return bool_; }
-  int64_t as_int() const;      // bool / int / float (truncated)
-  double as_double() const;    // bool / int / float
+  int64_t as_int() const;    // bool / int / float (truncated)
+  double as_double() const;  // bool / int / float
   const std::string& as_string() const { return string_; }
   const ValueList& as_list() const { return *list_; }
   ValueDict& as_dict() const { return *dict_; }

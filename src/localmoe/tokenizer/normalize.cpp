@@ -29,11 +29,13 @@ void parse_step(const nlohmann::json& v, std::vector<Normalizer::Step>& steps) {
   } else if (type == "Replace") {
     const auto& pattern = v.at("pattern");
     if (!pattern.contains("String"))
-      throw make_error(ErrorKind::kUnsupported, "normalizer Replace: only String patterns are supported");
+      throw make_error(ErrorKind::kUnsupported,
+                       "normalizer Replace: only String patterns are supported");
     step.kind = Step::Kind::kReplace;
     step.text = pattern["String"].get<std::string>();
     step.replacement = v.at("content").get<std::string>();
-    if (step.text.empty()) throw make_error(ErrorKind::kInvalidArgument, "normalizer Replace: empty pattern");
+    if (step.text.empty())
+      throw make_error(ErrorKind::kInvalidArgument, "normalizer Replace: empty pattern");
   } else if (type == "Strip") {
     step.kind = Step::Kind::kStrip;
     step.strip_left = v.value("strip_left", true);
@@ -72,7 +74,8 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
   std::string out;
   out.reserve(text.size());
   std::size_t start = 0;
-  for (std::size_t pos = text.find(from); pos != std::string_view::npos; pos = text.find(from, start)) {
+  for (std::size_t pos = text.find(from); pos != std::string_view::npos;
+       pos = text.find(from, start)) {
     out.append(text.substr(start, pos - start));
     out.append(to);
     start = pos + from.size();

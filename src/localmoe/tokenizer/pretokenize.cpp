@@ -36,8 +36,12 @@ void decode_code_points(std::string_view text, CodePoints& out) {
   out.offsets.push_back(text.size());
 }
 
-bool is_other(char32_t c) { return !is_whitespace(c) && !is_letter(c) && !is_number(c); }
-bool is_newline(char32_t c) { return c == '\r' || c == '\n'; }
+bool is_other(char32_t c) {
+  return !is_whitespace(c) && !is_letter(c) && !is_number(c);
+}
+bool is_newline(char32_t c) {
+  return c == '\r' || c == '\n';
+}
 
 // Case-insensitive comparison for the contraction letters; Unicode simple
 // case folding also maps U+017F (long s) to 's'.
@@ -54,7 +58,8 @@ std::size_t match_contraction(const std::vector<char32_t>& c, std::size_t i, boo
     return k < n && (ignore_case ? folds_to(c[k], want) : c[k] == static_cast<char32_t>(want));
   };
   if (eq(i + 1, 's') || eq(i + 1, 't') || eq(i + 1, 'm') || eq(i + 1, 'd')) return 2;
-  if ((eq(i + 1, 'r') && eq(i + 2, 'e')) || (eq(i + 1, 'v') && eq(i + 2, 'e')) || (eq(i + 1, 'l') && eq(i + 2, 'l')))
+  if ((eq(i + 1, 'r') && eq(i + 2, 'e')) || (eq(i + 1, 'v') && eq(i + 2, 'e')) ||
+      (eq(i + 1, 'l') && eq(i + 2, 'l')))
     return 3;
   return 0;
 }
@@ -99,7 +104,8 @@ std::size_t match_llama3(const std::vector<char32_t>& c, std::size_t i, std::siz
   if (std::size_t len = match_contraction(c, i, /*ignore_case=*/true)) return i + len;
   // [^\r\n\p{L}\p{N}]?\p{L}+
   std::size_t j = i;
-  if (!is_letter(c[i]) && !is_number(c[i]) && !is_newline(c[i]) && i + 1 < n && is_letter(c[i + 1])) j = i + 1;
+  if (!is_letter(c[i]) && !is_number(c[i]) && !is_newline(c[i]) && i + 1 < n && is_letter(c[i + 1]))
+    j = i + 1;
   if (is_letter(c[j])) {
     std::size_t k = j + 1;
     while (k < n && is_letter(c[k])) ++k;
@@ -135,7 +141,8 @@ std::optional<SplitRegex> recognize_split_regex(std::string_view pattern) {
   return std::nullopt;
 }
 
-void split_by_regex(SplitRegex regex, std::string_view text, std::vector<std::string_view>& pieces) {
+void split_by_regex(SplitRegex regex, std::string_view text,
+                    std::vector<std::string_view>& pieces) {
   thread_local CodePoints cp;
   decode_code_points(text, cp);
   std::size_t i = 0;
@@ -162,7 +169,8 @@ std::array<char32_t, 256> byte_level_code_points() {
   std::array<char32_t, 256> map{};
   char32_t next = 256;
   for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    const bool printable =
+        (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     map[b] = printable ? static_cast<char32_t>(b) : next++;
   }
   return map;
@@ -203,12 +211,12 @@ PrependScheme parse_prepend_scheme(const std::string& name) {
 struct PreTokenizer::Step {
   enum class Kind { kSplit, kByteLevel, kMetaspace };
   Kind kind = Kind::kSplit;
-  SplitRegex regex = SplitRegex::kGpt2;               // kSplit
-  bool add_prefix_space = false;                      // kByteLevel
-  bool use_regex = false;                             // kByteLevel
-  std::string replacement;                            // kMetaspace, UTF-8
+  SplitRegex regex = SplitRegex::kGpt2;                   // kSplit
+  bool add_prefix_space = false;                          // kByteLevel
+  bool use_regex = false;                                 // kByteLevel
+  std::string replacement;                                // kMetaspace, UTF-8
   PrependScheme prepend_scheme = PrependScheme::kAlways;  // kMetaspace
-  bool split = true;                                  // kMetaspace
+  bool split = true;                                      // kMetaspace
 };
 
 PreTokenizer::PreTokenizer() = default;
@@ -248,7 +256,8 @@ namespace {
 void parse_step(const nlohmann::json& v, std::vector<PreTokenizer::Step>& steps) {
   using Step = PreTokenizer::Step;
   if (!v.is_object() || !v.contains("type") || !v["type"].is_string())
-    throw make_error(ErrorKind::kInvalidArgument, "pre_tokenizer: expected an object with a \"type\"");
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "pre_tokenizer: expected an object with a \"type\"");
   const std::string type = v["type"];
   if (type == "Sequence") {
     for (const auto& inner : v.at("pretokenizers")) parse_step(inner, steps);
@@ -258,12 +267,16 @@ void parse_step(const nlohmann::json& v, std::vector<PreTokenizer::Step>& steps)
   if (type == "Split") {
     const auto& pattern = v.at("pattern");
     if (!pattern.contains("Regex"))
-      throw make_error(ErrorKind::kUnsupported, "pre_tokenizer Split: only Regex patterns are supported");
+      throw make_error(ErrorKind::kUnsupported,
+                       "pre_tokenizer Split: only Regex patterns are supported");
     const std::string regex = pattern["Regex"];
     const auto known = recognize_split_regex(regex);
-    if (!known) throw make_error(ErrorKind::kUnsupported, "pre_tokenizer Split: unsupported regex '", regex, "'");
+    if (!known)
+      throw make_error(ErrorKind::kUnsupported, "pre_tokenizer Split: unsupported regex '", regex,
+                       "'");
     if (v.value("behavior", std::string("Isolated")) != "Isolated" || v.value("invert", false))
-      throw make_error(ErrorKind::kUnsupported, "pre_tokenizer Split: only behavior Isolated without invert");
+      throw make_error(ErrorKind::kUnsupported,
+                       "pre_tokenizer Split: only behavior Isolated without invert");
     step.kind = Step::Kind::kSplit;
     step.regex = *known;
   } else if (type == "ByteLevel") {
@@ -273,11 +286,13 @@ void parse_step(const nlohmann::json& v, std::vector<PreTokenizer::Step>& steps)
   } else if (type == "Metaspace") {
     step.kind = Step::Kind::kMetaspace;
     step.replacement = v.value("replacement", std::string("\xE2\x96\x81"));
-    if (step.replacement.empty()) throw make_error(ErrorKind::kInvalidArgument, "pre_tokenizer Metaspace: empty replacement");
+    if (step.replacement.empty())
+      throw make_error(ErrorKind::kInvalidArgument, "pre_tokenizer Metaspace: empty replacement");
     if (v.contains("prepend_scheme") && v["prepend_scheme"].is_string()) {
       step.prepend_scheme = parse_prepend_scheme(v["prepend_scheme"]);
     } else {
-      step.prepend_scheme = v.value("add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+      step.prepend_scheme =
+          v.value("add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
     }
     step.split = v.value("split", true);
   } else {
@@ -295,7 +310,8 @@ void byte_level_map(std::string_view piece, std::string& out) {
 
 }  // namespace
 
-void PreTokenizer::pre_tokenize(std::string_view segment, bool at_text_start, std::vector<std::string>& words) const {
+void PreTokenizer::pre_tokenize(std::string_view segment, bool at_text_start,
+                                std::vector<std::string>& words) const {
   words.clear();
   words.emplace_back(segment);
   std::vector<std::string> next;
@@ -330,9 +346,11 @@ void PreTokenizer::pre_tokenize(std::string_view segment, bool at_text_start, st
               replaced.push_back(ch);
             }
           }
-          const bool prepend = step.prepend_scheme == PrependScheme::kAlways ||
-                               (step.prepend_scheme == PrependScheme::kFirst && at_text_start && w == 0);
-          if (prepend && !replaced.starts_with(step.replacement)) replaced.insert(0, step.replacement);
+          const bool prepend =
+              step.prepend_scheme == PrependScheme::kAlways ||
+              (step.prepend_scheme == PrependScheme::kFirst && at_text_start && w == 0);
+          if (prepend && !replaced.starts_with(step.replacement))
+            replaced.insert(0, step.replacement);
           if (!step.split) {
             next.push_back(std::move(replaced));
             break;

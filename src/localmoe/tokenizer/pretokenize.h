@@ -18,7 +18,8 @@ namespace localmoe {
 // The split patterns we recognise, by the model family that introduced them.
 enum class SplitRegex {
   kGpt2,    // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-  kLlama3,  // (?i:'s|..)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+  kLlama3,  // (?i:'s|..)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+            // ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
   kQwen2,   // as kLlama3 with \p{N} instead of \p{N}{1,3}
 };
 
@@ -57,7 +58,8 @@ class PreTokenizer {
 
   // Splits one normalized segment into words. `at_text_start` tells whether
   // the segment starts the original input (Metaspace's "first" scheme).
-  void pre_tokenize(std::string_view segment, bool at_text_start, std::vector<std::string>& words) const;
+  void pre_tokenize(std::string_view segment, bool at_text_start,
+                    std::vector<std::string>& words) const;
 
   bool byte_level() const;  // true when words come out in the byte-level alphabet
 

@@ -26,7 +26,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   ~SentencePieceTokenizer() override;
 
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const override;
-  std::string decode(std::span<const int32_t> ids, const DecodeOptions& options = {}) const override;
+  std::string decode(std::span<const int32_t> ids,
+                     const DecodeOptions& options = {}) const override;
   std::optional<std::string> id_to_token(int32_t id) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   bool is_special(int32_t id) const override;

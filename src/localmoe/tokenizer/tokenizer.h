@@ -35,9 +35,11 @@ class Tokenizer {
 
   // Token ids of `text`; with `add_special_tokens` the post-processor adds
   // BOS / EOS as the model expects (what transformers' encode() does).
-  virtual std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const = 0;
+  virtual std::vector<int32_t> encode(std::string_view text,
+                                      bool add_special_tokens = true) const = 0;
   // Text of `ids`; an id outside the vocabulary is an invalid argument.
-  virtual std::string decode(std::span<const int32_t> ids, const DecodeOptions& options = {}) const = 0;
+  virtual std::string decode(std::span<const int32_t> ids,
+                             const DecodeOptions& options = {}) const = 0;
 
   // The raw vocabulary string of one id ("Ġthe", "▁the", "<0x0A>", "<s>").
   virtual std::optional<std::string> id_to_token(int32_t id) const = 0;

@@ -14,7 +14,9 @@ namespace ut = unicode_tables;
 
 namespace {
 
-bool in_range(unsigned char byte, unsigned char lo, unsigned char hi) { return byte >= lo && byte <= hi; }
+bool in_range(unsigned char byte, unsigned char lo, unsigned char hi) {
+  return byte >= lo && byte <= hi;
+}
 
 // Allowed range of the second byte for a given lead (Unicode Table 3-7).
 bool second_byte_ok(unsigned char lead, unsigned char byte) {
@@ -90,7 +92,8 @@ bool utf8_is_valid(std::string_view text) {
   while (pos < text.size()) {
     const std::size_t before = pos;
     const char32_t cp = utf8_next(text, pos);
-    if (cp == kReplacementChar && text.compare(before, pos - before, "\xEF\xBF\xBD") != 0) return false;
+    if (cp == kReplacementChar && text.compare(before, pos - before, "\xEF\xBF\xBD") != 0)
+      return false;
   }
   return true;
 }
@@ -111,7 +114,8 @@ namespace {
 CharClass lookup_class(char32_t cp) {
   const ut::ClassRange* begin = ut::kClassRanges;
   const ut::ClassRange* end = ut::kClassRanges + ut::kNumClassRanges;
-  const auto* it = std::upper_bound(begin, end, cp, [](char32_t v, const ut::ClassRange& r) { return v < r.first; });
+  const auto* it = std::upper_bound(
+      begin, end, cp, [](char32_t v, const ut::ClassRange& r) { return v < r.first; });
   if (it == begin) return CharClass::kUnassigned;
   --it;
   return cp <= it->last ? static_cast<CharClass>(it->char_class) : CharClass::kUnassigned;
@@ -125,7 +129,8 @@ const std::array<uint8_t, 0x10000>& bmp_classes() {
     for (std::size_t i = 0; i < ut::kNumClassRanges; ++i) {
       const auto& r = ut::kClassRanges[i];
       if (r.first >= 0x10000) break;
-      for (uint32_t cp = r.first; cp <= std::min<uint32_t>(r.last, 0xFFFF); ++cp) t[cp] = r.char_class;
+      for (uint32_t cp = r.first; cp <= std::min<uint32_t>(r.last, 0xFFFF); ++cp)
+        t[cp] = r.char_class;
     }
     return t;
   }();
@@ -142,14 +147,21 @@ CharClass char_class(char32_t cp) {
 bool is_whitespace(char32_t cp) {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
   switch (cp) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    default: return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
-const char* unicode_version() { return ut::kUnicodeVersion; }
+const char* unicode_version() {
+  return ut::kUnicodeVersion;
+}
 
 // ---------------------------------------------------------------- case
 
@@ -158,7 +170,8 @@ namespace {
 const ut::CaseMapping* find_case(char32_t cp) {
   const auto* begin = ut::kCaseMappings;
   const auto* end = begin + ut::kNumCaseMappings;
-  const auto* it = std::lower_bound(begin, end, cp, [](const ut::CaseMapping& m, char32_t v) { return m.code_point < v; });
+  const auto* it = std::lower_bound(
+      begin, end, cp, [](const ut::CaseMapping& m, char32_t v) { return m.code_point < v; });
   return it != end && it->code_point == cp ? it : nullptr;
 }
 
@@ -175,7 +188,9 @@ void append_mapped(std::string& out, char32_t cp, CaseMap which) {
     utf8_append(out, cp);
     return;
   }
-  const uint32_t* mapped = which == CaseMap::kUpper ? m->upper : which == CaseMap::kLower ? m->lower : m->title;
+  const uint32_t* mapped = which == CaseMap::kUpper   ? m->upper
+                           : which == CaseMap::kLower ? m->lower
+                                                      : m->title;
   for (int i = 0; i < 3 && mapped[i] != 0; ++i) utf8_append(out, mapped[i]);
 }
 
@@ -252,22 +267,26 @@ std::string python_capitalize(std::string_view text) {
 
 namespace {
 
-constexpr char32_t kHangulSBase = 0xAC00, kHangulLBase = 0x1100, kHangulVBase = 0x1161, kHangulTBase = 0x11A7;
+constexpr char32_t kHangulSBase = 0xAC00, kHangulLBase = 0x1100, kHangulVBase = 0x1161,
+                   kHangulTBase = 0x11A7;
 constexpr int kHangulLCount = 19, kHangulVCount = 21, kHangulTCount = 28;
-constexpr int kHangulNCount = kHangulVCount * kHangulTCount, kHangulSCount = kHangulLCount * kHangulNCount;
+constexpr int kHangulNCount = kHangulVCount * kHangulTCount,
+              kHangulSCount = kHangulLCount * kHangulNCount;
 
 uint8_t combining_class(char32_t cp) {
   if (cp < 0x300) return 0;
   const auto* begin = ut::kCombiningClasses;
   const auto* end = begin + ut::kNumCombiningClasses;
-  const auto* it = std::lower_bound(begin, end, cp, [](const ut::CombiningClass& c, char32_t v) { return c.code_point < v; });
+  const auto* it = std::lower_bound(
+      begin, end, cp, [](const ut::CombiningClass& c, char32_t v) { return c.code_point < v; });
   return it != end && it->code_point == cp ? it->ccc : 0;
 }
 
 const ut::Decomposition* find_decomposition(char32_t cp) {
   const auto* begin = ut::kDecompositions;
   const auto* end = begin + ut::kNumDecompositions;
-  const auto* it = std::lower_bound(begin, end, cp, [](const ut::Decomposition& d, char32_t v) { return d.code_point < v; });
+  const auto* it = std::lower_bound(
+      begin, end, cp, [](const ut::Decomposition& d, char32_t v) { return d.code_point < v; });
   return it != end && it->code_point == cp ? it : nullptr;
 }
 
@@ -289,16 +308,19 @@ void decompose(char32_t cp, std::vector<char32_t>& out) {
 }
 
 char32_t compose_pair(char32_t a, char32_t b) {
-  if (a >= kHangulLBase && a < kHangulLBase + kHangulLCount && b >= kHangulVBase && b < kHangulVBase + kHangulVCount)
+  if (a >= kHangulLBase && a < kHangulLBase + kHangulLCount && b >= kHangulVBase &&
+      b < kHangulVBase + kHangulVCount)
     return kHangulSBase + ((a - kHangulLBase) * kHangulVCount + (b - kHangulVBase)) * kHangulTCount;
-  if (a >= kHangulSBase && a < kHangulSBase + kHangulSCount && (a - kHangulSBase) % kHangulTCount == 0 &&
-      b > kHangulTBase && b < kHangulTBase + kHangulTCount)
+  if (a >= kHangulSBase && a < kHangulSBase + kHangulSCount &&
+      (a - kHangulSBase) % kHangulTCount == 0 && b > kHangulTBase &&
+      b < kHangulTBase + kHangulTCount)
     return a + (b - kHangulTBase);
   const auto* begin = ut::kCompositions;
   const auto* end = begin + ut::kNumCompositions;
-  const auto* it = std::lower_bound(begin, end, std::pair{a, b}, [](const ut::Composition& c, std::pair<char32_t, char32_t> v) {
-    return c.first != v.first ? c.first < v.first : c.second < v.second;
-  });
+  const auto* it = std::lower_bound(
+      begin, end, std::pair{a, b}, [](const ut::Composition& c, std::pair<char32_t, char32_t> v) {
+        return c.first != v.first ? c.first < v.first : c.second < v.second;
+      });
   return it != end && it->first == a && it->second == b ? it->composite : 0;
 }
 
@@ -318,7 +340,8 @@ const std::vector<char32_t>& composition_seconds() {
 bool is_composite(char32_t cp) {
   static const auto composites = [] {
     std::vector<char32_t> v;
-    for (std::size_t i = 0; i < ut::kNumCompositions; ++i) v.push_back(ut::kCompositions[i].composite);
+    for (std::size_t i = 0; i < ut::kNumCompositions; ++i)
+      v.push_back(ut::kCompositions[i].composite);
     std::sort(v.begin(), v.end());
     return v;
   }();
@@ -359,8 +382,9 @@ std::vector<char32_t> canonical_decomposition(std::string_view text) {
     }
     std::size_t j = i;
     while (j < cps.size() && combining_class(cps[j]) != 0) ++j;
-    std::stable_sort(cps.begin() + i, cps.begin() + j,
-                     [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
+    std::stable_sort(cps.begin() + i, cps.begin() + j, [](char32_t a, char32_t b) {
+      return combining_class(a) < combining_class(b);
+    });
     i = j;
   }
   return cps;

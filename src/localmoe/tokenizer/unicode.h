@@ -43,7 +43,8 @@ std::string utf8_sanitize(std::string_view text);
 
 CharClass char_class(char32_t cp);
 inline bool is_letter(char32_t cp) {
-  return cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') : char_class(cp) == CharClass::kLetter;
+  return cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')
+                   : char_class(cp) == CharClass::kLetter;
 }
 inline bool is_number(char32_t cp) {
   return cp < 0x80 ? (cp >= '0' && cp <= '9') : char_class(cp) == CharClass::kNumber;

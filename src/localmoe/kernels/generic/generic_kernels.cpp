@@ -28,20 +28,20 @@ void matmul_rows(const TensorView& w, const float* x, int64_t num_tokens, int64_
   switch (w.dtype) {
     case DType::kF32: {
       const float* p = w.as<float>();
-      matmul_rows_impl([p](int64_t i) { return p[i]; }, cols, x, num_tokens, row_begin, row_end,
-                       y, ldy);
+      matmul_rows_impl([p](int64_t i) { return p[i]; }, cols, x, num_tokens, row_begin, row_end, y,
+                       ldy);
       return;
     }
     case DType::kBF16: {
       const uint16_t* p = w.as<uint16_t>();
-      matmul_rows_impl([p](int64_t i) { return bf16_to_f32(p[i]); }, cols, x, num_tokens,
-                       row_begin, row_end, y, ldy);
+      matmul_rows_impl([p](int64_t i) { return bf16_to_f32(p[i]); }, cols, x, num_tokens, row_begin,
+                       row_end, y, ldy);
       return;
     }
     case DType::kF16: {
       const uint16_t* p = w.as<uint16_t>();
-      matmul_rows_impl([p](int64_t i) { return f16_to_f32(p[i]); }, cols, x, num_tokens,
-                       row_begin, row_end, y, ldy);
+      matmul_rows_impl([p](int64_t i) { return f16_to_f32(p[i]); }, cols, x, num_tokens, row_begin,
+                       row_end, y, ldy);
       return;
     }
     default: LM_CHECK(false && "matmul weight dtype must be F32, F16 or BF16");
@@ -55,8 +55,8 @@ void rms_norm_row(const float* x, const float* weight, float eps, int64_t dim, f
   for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * inv_rms * weight[i];
 }
 
-void layer_norm_row(const float* x, const float* weight, const float* bias, float eps,
-                    int64_t dim, float* out) {
+void layer_norm_row(const float* x, const float* weight, const float* bias, float eps, int64_t dim,
+                    float* out) {
   float sum = 0.0f;
   for (int64_t i = 0; i < dim; ++i) sum += x[i];
   const float mean = sum / static_cast<float>(dim);

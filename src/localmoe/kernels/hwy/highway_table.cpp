@@ -10,16 +10,15 @@
 
 namespace localmoe::kernels {
 
-void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens,
-                         int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
+void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
+                         int64_t row_end, float* y, int64_t ldy);
 void highway_matmul_rows_prefetching(const TensorView& w, const float* x, int64_t num_tokens,
                                      int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
 float highway_dot(const float* a, const float* b, int64_t n);
 void highway_axpy(float a, const float* x, int64_t n, float* y);
 float highway_sum(const float* x, int64_t n);
 double highway_fma_peak_probe(int64_t iterations);
-void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
-                          float* out);
+void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim, float* out);
 void highway_layer_norm_row(const float* x, const float* weight, const float* bias, float eps,
                             int64_t dim, float* out);
 void highway_silu_mul(const float* gate, const float* up, int64_t n, float* out);

@@ -24,7 +24,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 
 // Loads Lanes(DF) weights starting at p as f32.
-HWY_INLINE hn::Vec<DF> load_weights(DF df, const float* p) { return hn::LoadU(df, p); }
+HWY_INLINE hn::Vec<DF> load_weights(DF df, const float* p) {
+  return hn::LoadU(df, p);
+}
 HWY_INLINE hn::Vec<DF> load_weights(DF df, const hwy::bfloat16_t* p) {
   return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
 }
@@ -32,9 +34,15 @@ HWY_INLINE hn::Vec<DF> load_weights(DF df, const hwy::float16_t* p) {
   return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
 }
 
-HWY_INLINE float to_f32(float v) { return v; }
-HWY_INLINE float to_f32(hwy::bfloat16_t v) { return bf16_to_f32(std::bit_cast<uint16_t>(v)); }
-HWY_INLINE float to_f32(hwy::float16_t v) { return f16_to_f32(std::bit_cast<uint16_t>(v)); }
+HWY_INLINE float to_f32(float v) {
+  return v;
+}
+HWY_INLINE float to_f32(hwy::bfloat16_t v) {
+  return bf16_to_f32(std::bit_cast<uint16_t>(v));
+}
+HWY_INLINE float to_f32(hwy::float16_t v) {
+  return f16_to_f32(std::bit_cast<uint16_t>(v));
+}
 
 // Registers hold kRows x kTokens accumulators plus kRows weight vectors:
 // with 32 vector registers (AVX-512) a 4x4 tile fits, with 16 a 4x2 one.
@@ -152,9 +160,8 @@ HWY_INLINE int64_t split_even_odd(const float* x, int64_t cols, float* x_even_od
 // One BF16 row against x split by split_even_odd over its first `covered`
 // features; four accumulators hide the FMA latency.
 template <DecodeStream kStream>
-HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols,
-                                        int64_t covered, const float* x_even_odd,
-                                        const float* x) {
+HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols, int64_t covered,
+                                        const float* x_even_odd, const float* x) {
   const DF df;
   const hn::RebindToUnsigned<DF> du;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
@@ -250,14 +257,14 @@ void matmul_rows_any(const TensorView& w, const float* x, int64_t num_tokens, in
   const int64_t cols = w.cols();
   switch (w.dtype) {
     case DType::kF32:
-      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin, row_end,
-                                        y, ldy);
+      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin, row_end, y,
+                                        ldy);
     case DType::kBF16:
-      return matmul_rows_typed<kStream>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens,
-                                        row_begin, row_end, y, ldy);
+      return matmul_rows_typed<kStream>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens, row_begin,
+                                        row_end, y, ldy);
     case DType::kF16:
-      return matmul_rows_typed<kStream>(w.as<hwy::float16_t>(), cols, x, num_tokens,
-                                        row_begin, row_end, y, ldy);
+      return matmul_rows_typed<kStream>(w.as<hwy::float16_t>(), cols, x, num_tokens, row_begin,
+                                        row_end, y, ldy);
     default: LM_CHECK(false && "matmul weight dtype must be F32, F16 or BF16");
   }
 }
@@ -280,8 +287,8 @@ namespace localmoe::kernels {
 HWY_EXPORT(MatmulRows);
 HWY_EXPORT(MatmulRowsPrefetching);
 
-void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens,
-                         int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
+void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
+                         int64_t row_end, float* y, int64_t ldy) {
   HWY_DYNAMIC_DISPATCH(MatmulRows)(w, x, num_tokens, row_begin, row_end, y, ldy);
 }
 

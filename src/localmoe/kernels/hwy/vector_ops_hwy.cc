@@ -18,7 +18,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 
-HWY_INLINE float reduce(DF df, hn::Vec<DF> v) { return hn::GetLane(hn::SumOfLanes(df, v)); }
+HWY_INLINE float reduce(DF df, hn::Vec<DF> v) {
+  return hn::GetLane(hn::SumOfLanes(df, v));
+}
 
 float Dot(const float* a, const float* b, int64_t n) {
   const DF df;
@@ -191,12 +193,13 @@ float highway_dot(const float* a, const float* b, int64_t n) {
 void highway_axpy(float a, const float* x, int64_t n, float* y) {
   HWY_DYNAMIC_DISPATCH(Axpy)(a, x, n, y);
 }
-float highway_sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
+float highway_sum(const float* x, int64_t n) {
+  return HWY_DYNAMIC_DISPATCH(Sum)(x, n);
+}
 double highway_fma_peak_probe(int64_t iterations) {
   return HWY_DYNAMIC_DISPATCH(FmaPeakProbe)(iterations);
 }
-void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim,
-                          float* out) {
+void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim, float* out) {
   HWY_DYNAMIC_DISPATCH(RmsNormRow)(x, weight, eps, dim, out);
 }
 void highway_layer_norm_row(const float* x, const float* weight, const float* bias, float eps,

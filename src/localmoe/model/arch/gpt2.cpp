@@ -13,8 +13,7 @@ void bind_gpt2_weights(const ModelConfig& c, WeightBinder& binder, TransformerWe
   const std::string root = binder.has("transformer.wte.weight") ? "transformer." : "";
   const int64_t hidden = c.hidden_size;
   out.token_embedding = binder.matrix(root + "wte.weight", c.vocab_size, hidden);
-  out.position_embedding =
-      binder.matrix(root + "wpe.weight", c.max_position_embeddings, hidden);
+  out.position_embedding = binder.matrix(root + "wpe.weight", c.max_position_embeddings, hidden);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = root + "h." + std::to_string(i) + ".";
     LayerWeights layer;
