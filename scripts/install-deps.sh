@@ -11,6 +11,7 @@ packages=(
   clang-format clang-tidy           # formatting and static checks (make check)
   # libraries
   libhwy-dev                        # run-time SIMD dispatch (Highway)
+  libxxhash-dev                     # XXH3 hashes of KV blocks (prefix caching)
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # oracles and fixture writers for the tests
