@@ -26,9 +26,6 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
 
-  // Asks the kernel to read [offset, offset + length) ahead of use.
-  void prefetch(size_t offset, size_t length) const;
-
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

@@ -159,10 +159,6 @@ bool is_whitespace(char32_t cp) {
   }
 }
 
-const char* unicode_version() {
-  return ut::kUnicodeVersion;
-}
-
 // ---------------------------------------------------------------- case
 
 namespace {

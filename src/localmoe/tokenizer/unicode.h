@@ -63,7 +63,4 @@ std::string python_capitalize(std::string_view text);
 std::string nfc(std::string_view text);
 std::string nfd(std::string_view text);
 
-// The Unicode version the tables were generated from.
-const char* unicode_version();
-
 }  // namespace localmoe

@@ -46,7 +46,6 @@ struct CaseMapping {
   uint8_t cased;
 };
 
-extern const char* const kUnicodeVersion;
 extern const ClassRange kClassRanges[];
 extern const std::size_t kNumClassRanges;
 extern const CombiningClass kCombiningClasses[];
