@@ -5,10 +5,13 @@
 #include <cmath>
 #include <vector>
 
+#include "loader/expect_error.h"
 #include "localmoe/base/error.h"
 
 namespace localmoe {
 namespace {
+
+using testing::expect_error;
 
 RoutingTrace one_layer_trace(int64_t experts, int64_t k, const std::vector<int32_t>& choices) {
   RoutingTrace trace(1, experts, k);
@@ -72,9 +75,12 @@ TEST(LruExpertCacheReplay, FullBudgetMissesOnlyOnFirstUse) {
 
 TEST(LruExpertCacheReplay, RejectsBudgetsOutsideTheUnitInterval) {
   const RoutingTrace trace = one_layer_trace(4, 1, {0});
-  EXPECT_THROW(replay_lru_expert_cache(trace, 0.0), Error);
-  EXPECT_THROW(replay_lru_expert_cache(trace, 1.5), Error);
-  EXPECT_THROW(replay_lru_expert_cache(trace, std::nan("")), Error);
+  for (const auto& [budget, text] :
+       {std::pair{0.0, "expert budget 0 "}, std::pair{1.5, "expert budget 1.5 "},
+        std::pair{std::nan(""), "expert budget nan "}}) {
+    expect_error([&] { replay_lru_expert_cache(trace, budget); }, ErrorKind::kInvalidArgument,
+                 {text, "must be a fraction in (0, 1]"});
+  }
 }
 
 }  // namespace

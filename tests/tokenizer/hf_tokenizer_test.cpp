@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "loader/expect_error.h"
 #include "localmoe/base/error.h"
 #include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/detokenizer.h"
 
 namespace localmoe {
 namespace {
+
+using testing::expect_error;
 
 // A byte-level BPE over the 256 byte symbols (ids 0-255) with a few merges,
 // and added tokens exercising each flag.
@@ -88,7 +91,8 @@ TEST(HfTokenizer, InvalidUtf8BecomesReplacementCharacters) {
                       "b"),
             t->encode("a\xEF\xBF\xBD"
                       "b"));
-  EXPECT_THROW(t->decode(Ids{999}), Error);
+  expect_error([&] { t->decode(Ids{999}); }, ErrorKind::kInvalidArgument,
+               {"token id 999 is not in the vocabulary"});
 }
 
 // SentencePiece-style BPE: Llama-2's legacy normalizer (Prepend + Replace),
@@ -179,7 +183,11 @@ TEST(Decoder, MetaspaceDropsReplacementCharactersOfTheFirstToken) {
                       "friend"},
                      true),
             " Hey friend");
-  EXPECT_THROW(Decoder::from_json({{"type", "WordPiece"}}), Error);
+  expect_error(
+      [] {
+        Decoder::from_json({{"type", "WordPiece"}});
+      },
+      ErrorKind::kUnsupported, {"decoder type 'WordPiece' is not supported"});
 }
 
 TEST(IncrementalDetokenizer, HoldsPartialCharactersAndMatchesDecode) {
@@ -218,7 +226,9 @@ TEST(LoadTokenizer, Gpt2VocabAndMergesWithDialoGptDefaults) {
   EXPECT_EQ(ChatTemplate::for_tokenizer(*t).render(messages, true),
             "Hi<|endoftext|>Yo<|endoftext|>");
   std::ofstream(dir / "merges.txt") << "#version: 0.2\nh e x\n";
-  EXPECT_THROW(load_tokenizer(dir.string()), Error);
+  expect_error([&] { load_tokenizer(dir.string()); }, ErrorKind::kInvalidArgument,
+               {"file '" + (dir / "merges.txt").string() +
+                "': line 2: expected two tokens separated by one space"});
   std::filesystem::remove_all(dir);
 }
 
@@ -238,9 +248,11 @@ TEST(LoadTokenizer, ErrorsNameTheFileAndKey) {
     EXPECT_NE(what.find("zz qq"), std::string::npos) << what;
   }
   std::ofstream(dir / "tokenizer.json") << "{not json";
-  EXPECT_THROW(load_tokenizer(dir.string()), Error);
+  expect_error([&] { load_tokenizer(dir.string()); }, ErrorKind::kInvalidArgument,
+               {"file '" + (dir / "tokenizer.json").string() + "': invalid JSON: "});
   std::filesystem::remove_all(dir);
-  EXPECT_THROW(load_tokenizer(dir.string()), Error);
+  expect_error([&] { load_tokenizer(dir.string()); }, ErrorKind::kNotFound,
+               {"model directory '" + dir.string() + "' does not exist"});
 }
 
 }  // namespace

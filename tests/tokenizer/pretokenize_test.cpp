@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "loader/expect_error.h"
 #include "localmoe/base/error.h"
 #include "localmoe/tokenizer/unicode.h"
 
 namespace localmoe {
 namespace {
+
+using testing::expect_error;
 
 std::vector<std::string> split(SplitRegex regex, std::string_view text) {
   std::vector<std::string_view> pieces;
@@ -87,11 +90,19 @@ TEST(PreTokenizer, MetaspacePrependSchemes) {
 }
 
 TEST(PreTokenizer, RejectsUnsupportedConfigurations) {
-  EXPECT_THROW(PreTokenizer::from_json(nlohmann::json{{"type", "BertPreTokenizer"}}), Error);
-  EXPECT_THROW(
-      PreTokenizer::from_json(nlohmann::json{{"type", "Split"}, {"pattern", {{"Regex", "\\d+"}}}}),
-      Error);
-  EXPECT_THROW(PreTokenizer::from_json(nlohmann::json::array()), Error);
+  expect_error(
+      [] {
+        PreTokenizer::from_json(nlohmann::json{{"type", "BertPreTokenizer"}});
+      },
+      ErrorKind::kUnsupported, {"pre_tokenizer type 'BertPreTokenizer' is not supported"});
+  expect_error(
+      [] {
+        PreTokenizer::from_json(
+            nlohmann::json{{"type", "Split"}, {"pattern", {{"Regex", "\\d+"}}}});
+      },
+      ErrorKind::kUnsupported, {"pre_tokenizer Split: unsupported regex '\\d+'"});
+  expect_error([] { PreTokenizer::from_json(nlohmann::json::array()); },
+               ErrorKind::kInvalidArgument, {"pre_tokenizer: expected an object with a \"type\""});
 }
 
 }  // namespace
