@@ -12,14 +12,10 @@
 #include "localmoe/base/error.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/fixture_models.h"
 
 namespace localmoe {
 namespace {
-
-std::string model_dir(const char* name) {
-  const char* data = std::getenv("LOCALMOE_TEST_DATA");
-  return std::string(data != nullptr ? data : "test_data") + "/models/" + name;
-}
 
 // Mean NLL of ids[1..] given the earlier ids, from the oracle's logits
 // (one window over the whole prompt).

@@ -18,32 +18,10 @@
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/fixture_models.h"
 
 namespace localmoe {
 namespace {
-
-std::string models_dir() {
-  const char* data = std::getenv("LOCALMOE_TEST_DATA");
-  return std::string(data != nullptr ? data : "test_data") + "/models/";
-}
-
-struct Expected {
-  std::vector<int32_t> input_ids;
-  std::vector<float> logits;  // [T, vocab]
-  std::vector<int32_t> greedy_ids;
-};
-
-Expected read_expected(const std::string& dir) {
-  const auto source = open_checkpoint(dir + "/expected.safetensors");
-  auto read_ints = [&](const char* name) {
-    const TensorView v = source->view(name);
-    return std::vector<int32_t>(v.as<int32_t>(), v.as<int32_t>() + v.num_elements());
-  };
-  const TensorView logits = source->view("logits");
-  return {read_ints("input_ids"),
-          std::vector<float>(logits.as<float>(), logits.as<float>() + logits.num_elements()),
-          read_ints("greedy_ids")};
-}
 
 struct OracleCase {
   std::string model;
@@ -72,8 +50,8 @@ double relative_error(const float* actual, const float* expected, int64_t n) {
 
 TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
   const OracleCase& c = GetParam();
-  const std::string dir = models_dir() + c.model;
-  const Expected expected = read_expected(dir);
+  const std::string dir = model_dir(c.model);
+  const OracleOutputs expected = read_expected(dir);
   Allocator allocator;
   ThreadPool pool(2);
   const auto model = load_transformer(dir, 16, allocator, pool);
@@ -136,10 +114,10 @@ INSTANTIATE_TEST_SUITE_P(Models, TransformerOracleTest, ::testing::ValuesIn(case
                          });
 
 TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
-  const std::string dir = models_dir() + "mixtral_f32";
+  const std::string dir = model_dir("mixtral_f32");
   const auto oracle = open_checkpoint(dir + "/expected.safetensors");
   const TensorView expected = oracle->view("router_experts");  // [layers, T, top_k]
-  const Expected prompt = read_expected(dir);
+  const OracleOutputs prompt = read_expected(dir);
   Allocator allocator;
   ThreadPool pool(2);
   const auto model = load_transformer(dir, 16, allocator, pool);
@@ -174,11 +152,11 @@ TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
 TEST(TransformerRoutingTrace, RejectsATraceOfAnotherShapeOrADenseModel) {
   Allocator allocator;
   ThreadPool pool(1);
-  const auto moe = load_transformer(models_dir() + "mixtral_f32", 4, allocator, pool);
+  const auto moe = load_transformer(model_dir("mixtral_f32"), 4, allocator, pool);
   RoutingTrace wrong(moe->config().num_layers + 1, moe->config().num_experts,
                      moe->config().num_experts_per_token);
   EXPECT_THROW(moe->set_routing_trace(&wrong), Error);
-  const auto dense = load_transformer(models_dir() + "llama_f32", 4, allocator, pool);
+  const auto dense = load_transformer(model_dir("llama_f32"), 4, allocator, pool);
   RoutingTrace any(dense->config().num_layers, 4, 2);
   EXPECT_THROW(dense->set_routing_trace(&any), Error);
 }
