@@ -265,6 +265,20 @@ TEST(Scheduler, PreemptsTheLatestArrivalByRecomputeWhenBlocksRunOut) {
   h.expect_all_free();
 }
 
+TEST(Scheduler, RecomputesAShortSequenceEvenWithHostRoom) {
+  // Request 2 has 8 computed tokens at its preemption, fewer than kMinTokensToSwap.
+  Harness h(engine_config(16, 4, true, 0, /*prefix_caching=*/false), 4, /*num_host_blocks=*/16, 16);
+  h.scheduler.add_request(1, tokens(6), max_tokens(10));
+  h.scheduler.add_request(2, tokens(6, 40), max_tokens(10));
+  for (int i = 0; i < 3; ++i) h.step();
+  EXPECT_EQ(h.step().preempted, (std::vector<RequestId>{2}));
+  EXPECT_EQ(h.scheduler.find(2)->status(), RequestStatus::kPreempted);
+  EXPECT_EQ(h.scheduler.kv_cache().num_free_host_blocks(), 16);
+  h.run_to_completion();
+  expect_reference_outputs(h, {1, 2}, {tokens(6), tokens(6, 40)}, 10);
+  h.expect_all_free();
+}
+
 // Two requests of 70 prompt tokens (18 blocks each) in a 40-block cache grow
 // until, at step 12, request 1 needs its 21st block and none is free.
 void add_two_long_requests(Harness& h) {
