@@ -103,8 +103,8 @@ std::string CpuFeatures::describe() const {
 }
 
 const CpuFeatures& cpu_features() {
-  static const CpuFeatures features = detect();
-  return features;
+  static const CpuFeatures kFeatures = detect();
+  return kFeatures;
 }
 
 }  // namespace localmoe

@@ -1,6 +1,7 @@
 // Renderings of an Advice: a table for people, YAML for `serve`, JSON for tools.
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,7 @@ std::string header(const Advice& a) {
   std::ostringstream out;
   out << "scenario " << enum_name(a.scenario) << " on " << a.gpus << " x " << a.hardware.name
       << " (" << format_gib(a.hardware.memory_bytes) << ", "
-      << static_cast<int64_t>(a.hardware.bandwidth_gb_s + 0.5) << " GB/s each; "
-      << a.hardware.source << ")";
+      << std::llround(a.hardware.bandwidth_gb_s) << " GB/s each; " << a.hardware.source << ")";
   if (a.hardware.is_cpu)
     out << "\n" << a.hardware.cores << " hardware threads, ISA: " << a.hardware.isa;
   return out.str();

@@ -16,7 +16,8 @@ DecodeRoofline decode_roofline(const ModelConfig& model, const WeightLayout& lay
   // costs nothing per step (a tied one is read whole as the lm_head).
   double weights = static_cast<double>(w.per_device);
   if (!model.tie_word_embeddings) {
-    weights -= static_cast<double>((model.vocab_size + tp - 1) / tp) * model.hidden_size * 2;
+    const int64_t vocab_rows_per_device = (model.vocab_size + tp - 1) / tp;
+    weights -= static_cast<double>(vocab_rows_per_device) * model.hidden_size * 2;
   }
   // MoE: a step reads the experts its tokens were routed to. With uniform
   // routing of k of E experts, a batch of B touches 1 - (1 - k/E)^B of them.

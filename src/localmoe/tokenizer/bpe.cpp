@@ -28,7 +28,7 @@ BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std:
                        "' is out of range");
     max_id = std::max(max_id, id);
   }
-  id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
+  id_to_token_.resize(static_cast<std::size_t>(max_id) + 1);
   for (const auto& [token, id] : vocab_) id_to_token_[id] = token;
 
   merges_.reserve(merges.size());

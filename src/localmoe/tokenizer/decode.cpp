@@ -157,7 +157,8 @@ std::string Decoder::decode(std::vector<std::string> tokens, bool continuation) 
       case Step::Kind::kFuse: {
         std::string all;
         for (const auto& t : tokens) all += t;
-        tokens.assign(1, std::move(all));
+        tokens.clear();
+        tokens.push_back(std::move(all));
         break;
       }
       case Step::Kind::kReplace:

@@ -28,7 +28,7 @@ bool config_drives_post_processor(const std::string& tokenizer_class) {
 // classes, or to a config without a class (transformers then picks the
 // class from config.json's model type).
 void apply_gpt2_defaults(const Tokenizer& tokenizer, TokenizerConfig& config) {
-  const std::string kEndOfText = "<|endoftext|>";
+  static const std::string kEndOfText = "<|endoftext|>";
   const bool gpt2_class =
       config.tokenizer_class.empty() || config.tokenizer_class.starts_with("GPT2Tokenizer");
   if (!gpt2_class || !tokenizer.token_to_id(kEndOfText)) return;

@@ -164,9 +164,9 @@ std::vector<Chunk> split_template(const std::string& src, const TemplateOptions&
 }
 
 std::vector<Token> tokenize_expression(const std::string& s, int line) {
-  static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+", "-", "*",
-                               "/",  "%",  "~",  "<",  ">",  "=",  "(", ")", "[",
-                               "]",  "{",  "}",  ",",  ".",  ":",  "|"};
+  static const char* const kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+", "-", "*",
+                                     "/",  "%",  "~",  "<",  ">",  "=",  "(", ")", "[",
+                                     "]",  "{",  "}",  ",",  ".",  ":",  "|"};
   std::vector<Token> tokens;
   std::size_t i = 0;
   while (i < s.size()) {

@@ -266,7 +266,7 @@ std::string Value::to_json(int indent, bool sort_keys) const {
 void Value::write_json(std::string& out, int indent, int depth, bool sort_keys) const {
   auto newline = [&](int level) {
     out.push_back('\n');
-    out.append(static_cast<std::size_t>(indent * level), ' ');
+    out.append(static_cast<std::size_t>(indent) * static_cast<std::size_t>(level), ' ');
   };
   switch (type_) {
     case Type::kUndefined:

@@ -179,24 +179,24 @@ std::array<char32_t, 256> byte_level_code_points() {
 }  // namespace
 
 const std::array<std::string, 256>& byte_level_alphabet() {
-  static const auto alphabet = [] {
+  static const auto kAlphabet = [] {
     std::array<std::string, 256> out;
     const auto cps = byte_level_code_points();
     for (int b = 0; b < 256; ++b) utf8_append(out[b], cps[b]);
     return out;
   }();
-  return alphabet;
+  return kAlphabet;
 }
 
 int byte_level_byte(char32_t cp) {
-  static const auto inverse = [] {
+  static const auto kInverse = [] {
     std::array<int16_t, 512> inv;
     inv.fill(-1);
     const auto cps = byte_level_code_points();
     for (int b = 0; b < 256; ++b) inv[cps[b]] = static_cast<int16_t>(b);
     return inv;
   }();
-  return cp < inverse.size() ? inverse[cp] : -1;
+  return cp < kInverse.size() ? kInverse[cp] : -1;
 }
 
 PrependScheme parse_prepend_scheme(const std::string& name) {

@@ -124,7 +124,7 @@ CharClass lookup_class(char32_t cp) {
 // The Basic Multilingual Plane in a flat table: one load per character on
 // the pre-tokenizer's hot path.
 const std::array<uint8_t, 0x10000>& bmp_classes() {
-  static const auto table = [] {
+  static const auto kTable = [] {
     std::array<uint8_t, 0x10000> t{};
     for (std::size_t i = 0; i < ut::kNumClassRanges; ++i) {
       const auto& r = ut::kClassRanges[i];
@@ -134,7 +134,7 @@ const std::array<uint8_t, 0x10000>& bmp_classes() {
     }
     return t;
   }();
-  return table;
+  return kTable;
 }
 
 }  // namespace
@@ -323,25 +323,25 @@ char32_t compose_pair(char32_t a, char32_t b) {
 // Code points that can be the second half of a composition: their presence
 // means NFC may change the text even without combining marks.
 const std::vector<char32_t>& composition_seconds() {
-  static const auto seconds = [] {
+  static const auto kSeconds = [] {
     std::vector<char32_t> v;
     for (std::size_t i = 0; i < ut::kNumCompositions; ++i) v.push_back(ut::kCompositions[i].second);
     std::sort(v.begin(), v.end());
     v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;
   }();
-  return seconds;
+  return kSeconds;
 }
 
 bool is_composite(char32_t cp) {
-  static const auto composites = [] {
+  static const auto kComposites = [] {
     std::vector<char32_t> v;
     for (std::size_t i = 0; i < ut::kNumCompositions; ++i)
       v.push_back(ut::kCompositions[i].composite);
     std::sort(v.begin(), v.end());
     return v;
   }();
-  return std::binary_search(composites.begin(), composites.end(), cp);
+  return std::binary_search(kComposites.begin(), kComposites.end(), cp);
 }
 
 // A conservative quick check: true when NFC (and NFD, if `for_nfd`) cannot
