@@ -221,7 +221,7 @@ std::optional<InstanceAdvice> advise_instance(const ModelSpec& spec, Scenario sc
     if (spec.checkpoint.format == WeightFormat::kNone) {
       const WeightLayout awq{WeightFormat::kAwq, 4, 128};
       const int64_t tp = largest_valid_tp(m, awq, device_count);
-      why << "\n  a 4-bit AWQ checkpoint (group 128, `localmoe quantize`) would hold "
+      why << "\n  a 4-bit AWQ checkpoint (group 128) would hold "
           << format_gib(static_cast<double>(weight_bytes(m, awq, tp).per_device))
           << " of weights per device at "
           << "tensor_parallel_size " << tp;
