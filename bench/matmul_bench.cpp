@@ -1,6 +1,8 @@
 // Matrix-vector and small-batch products per weight dtype, with weights far
-// larger than the caches (decode's situation). Reports bytes/s of weights
-// streamed, next to the read bandwidth of a plain sum over the same bytes.
+// larger than the caches (decode's situation): 1 token, 4 (the streaming
+// product) and 16 (the GEMM). Reports bytes/s of weights streamed, next to
+// the read bandwidth of a plain sum over the same bytes. gemm_bench covers
+// more shapes and token counts, against oneDNN.
 
 #include <benchmark/benchmark.h>
 
@@ -71,7 +73,7 @@ BENCHMARK(BM_ReadBandwidth)
 BENCHMARK(BM_Matmul)
     ->ArgsProduct({{static_cast<int64_t>(DType::kBF16), static_cast<int64_t>(DType::kF16),
                     static_cast<int64_t>(DType::kF32)},
-                   {1, 4},
+                   {1, 4, 16},
                    {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()

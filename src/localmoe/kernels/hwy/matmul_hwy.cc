@@ -1,8 +1,8 @@
-// Matrix products with weights in their stored dtype (F32, F16, BF16),
-// compiled once per Highway target. Decode is a matrix-vector product bound
-// by memory bandwidth: each weight byte is read exactly once, in one
-// sequential stream per thread while x stays in L1. Prefill reuses each block
-// of four weight rows across a tile of tokens.
+// Matrix-vector products with weights in their stored dtype (F32, F16,
+// BF16), compiled once per Highway target. Decode is bound by memory
+// bandwidth: each weight byte is read exactly once, in one sequential stream
+// per thread while x stays in L1. Products over several tokens are the GEMM's
+// (gemm_hwy.cc).
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "localmoe/kernels/hwy/matmul_hwy.cc"
@@ -16,6 +16,8 @@
 #include "hwy/highway.h"
 #include "localmoe/base/error.h"
 #include "localmoe/base/tensor.h"
+#include "localmoe/kernels/hwy/highway_dispatch.h"
+#include "localmoe/kernels/kernel_table.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace localmoe::kernels::HWY_NAMESPACE {
@@ -42,53 +44,6 @@ HWY_INLINE float to_f32(hwy::bfloat16_t v) {
 }
 HWY_INLINE float to_f32(hwy::float16_t v) {
   return f16_to_f32(std::bit_cast<uint16_t>(v));
-}
-
-// Registers hold kRows x kTokens accumulators plus kRows weight vectors:
-// with 32 vector registers (AVX-512) a 4x4 tile fits, with 16 a 4x2 one.
-#if HWY_TARGET <= HWY_AVX3
-constexpr int64_t kTokenTile = 4;
-#else
-constexpr int64_t kTokenTile = 2;
-#endif
-constexpr int64_t kRowTile = 4;
-
-// y[t, n0..n0+kRows) for tokens t0..t0+kTokens over the full K.
-template <int64_t kRows, int64_t kTokens, typename W>
-HWY_INLINE void tile(const W* w, int64_t cols, const float* x, int64_t n0, int64_t t0, float* y,
-                     int64_t ldy) {
-  const DF df;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  hn::Vec<DF> acc[kRows][kTokens];
-  HWY_UNROLL(4)
-  for (int64_t r = 0; r < kRows; ++r) {
-    HWY_UNROLL(4)
-    for (int64_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
-  }
-  const W* rows[kRows];
-  for (int64_t r = 0; r < kRows; ++r) rows[r] = w + (n0 + r) * cols;
-  const float* xs[kTokens];
-  for (int64_t t = 0; t < kTokens; ++t) xs[t] = x + (t0 + t) * cols;
-
-  int64_t k = 0;
-  for (; k + lanes <= cols; k += lanes) {
-    hn::Vec<DF> wv[kRows];
-    HWY_UNROLL(4)
-    for (int64_t r = 0; r < kRows; ++r) wv[r] = load_weights(df, rows[r] + k);
-    HWY_UNROLL(4)
-    for (int64_t t = 0; t < kTokens; ++t) {
-      const hn::Vec<DF> xv = hn::LoadU(df, xs[t] + k);
-      HWY_UNROLL(4)
-      for (int64_t r = 0; r < kRows; ++r) acc[r][t] = hn::MulAdd(wv[r], xv, acc[r][t]);
-    }
-  }
-  for (int64_t r = 0; r < kRows; ++r) {
-    for (int64_t t = 0; t < kTokens; ++t) {
-      float sum = hn::GetLane(hn::SumOfLanes(df, acc[r][t]));
-      for (int64_t kk = k; kk < cols; ++kk) sum += to_f32(rows[r][kk]) * xs[t][kk];
-      y[(t0 + t) * ldy + n0 + r] = sum;
-    }
-  }
 }
 
 // ---- decode: matrix-vector products ------------------------------------------
@@ -232,51 +187,95 @@ void gemv_rows(const W* w, int64_t cols, const float* x, int64_t row_begin, int6
   for (int64_t n = row_begin; n < row_end; ++n) y[n] = gemv_row<kStream>(w + n * cols, cols, x);
 }
 
-// ---- prefill and small batches -------------------------------------------------
+// ---- a few tokens: the same stream, each weight used by every token --------
+//
+// Two to four tokens (small decode batches) keep decode's access pattern,
+// rows in order in one sequential stream per thread, and apply each loaded
+// weight vector to every token: the weights are read once, and the product
+// stays bound by their stream rather than by broadcasts (the GEMM's
+// register tiles, gemm_hwy.cc, spend one broadcast per weight per vector of
+// tokens, mostly idle lanes at this size). Two accumulators per token cover
+// the FMA latency.
+constexpr int64_t kMaxStreamTokens = 4;
 
+template <DecodeStream kStream, int kTokens, typename W>
+HWY_INLINE void gemv_row_tokens(const W* row, int64_t cols, const float* x, float* y, int64_t ldy) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  hn::Vec<DF> a0[kTokens], a1[kTokens];
+  for (int t = 0; t < kTokens; ++t) a0[t] = a1[t] = hn::Zero(df);
+  int64_t k = 0;
+  for (; k + 2 * lanes <= cols; k += 2 * lanes) {
+    prefetch_ahead<kStream, 2 * hn::MaxLanes(DF()) * sizeof(W)>(row + k);
+    const hn::Vec<DF> w0 = load_weights(df, row + k);
+    const hn::Vec<DF> w1 = load_weights(df, row + k + lanes);
+    for (int t = 0; t < kTokens; ++t) {
+      a0[t] = hn::MulAdd(w0, hn::LoadU(df, x + t * cols + k), a0[t]);
+      a1[t] = hn::MulAdd(w1, hn::LoadU(df, x + t * cols + k + lanes), a1[t]);
+    }
+  }
+  for (; k + lanes <= cols; k += lanes) {
+    const hn::Vec<DF> w0 = load_weights(df, row + k);
+    for (int t = 0; t < kTokens; ++t)
+      a0[t] = hn::MulAdd(w0, hn::LoadU(df, x + t * cols + k), a0[t]);
+  }
+  for (int t = 0; t < kTokens; ++t) {
+    float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(a0[t], a1[t])));
+    for (int64_t kk = k; kk < cols; ++kk) sum += to_f32(row[kk]) * x[t * cols + kk];
+    y[t * ldy] = sum;
+  }
+}
+
+template <DecodeStream kStream, int kTokens, typename W>
+void gemv_rows_tokens(const W* w, int64_t cols, const float* x, int64_t row_begin, int64_t row_end,
+                      float* y, int64_t ldy) {
+  for (int64_t n = row_begin; n < row_end; ++n) {
+    gemv_row_tokens<kStream, kTokens>(w + n * cols, cols, x, y + n, ldy);
+  }
+}
+
+// One token is decode's product; more go through in passes of up to four
+// (matmul.cpp sends batches beyond that to the GEMM).
 template <DecodeStream kStream, typename W>
 void matmul_rows_typed(const W* w, int64_t cols, const float* x, int64_t num_tokens,
                        int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
   if (num_tokens == 1) return gemv_rows<kStream>(w, cols, x, row_begin, row_end, y);
-  int64_t n = row_begin;
-  for (; n + kRowTile <= row_end; n += kRowTile) {
-    int64_t t = 0;
-    for (; t + kTokenTile <= num_tokens; t += kTokenTile) {
-      tile<kRowTile, kTokenTile>(w, cols, x, n, t, y, ldy);
+  for (int64_t t = 0; t < num_tokens; t += kMaxStreamTokens) {
+    const float* xt = x + t * cols;
+    float* yt = y + t * ldy;
+    switch (std::min(kMaxStreamTokens, num_tokens - t)) {
+      case 1: gemv_rows<kStream>(w, cols, xt, row_begin, row_end, yt); break;
+      case 2: gemv_rows_tokens<kStream, 2>(w, cols, xt, row_begin, row_end, yt, ldy); break;
+      case 3: gemv_rows_tokens<kStream, 3>(w, cols, xt, row_begin, row_end, yt, ldy); break;
+      default: gemv_rows_tokens<kStream, 4>(w, cols, xt, row_begin, row_end, yt, ldy); break;
     }
-    for (; t < num_tokens; ++t) tile<kRowTile, 1>(w, cols, x, n, t, y, ldy);
   }
-  for (; n < row_end; ++n) {
-    for (int64_t t = 0; t < num_tokens; ++t) tile<1, 1>(w, cols, x, n, t, y, ldy);
-  }
+}
+
+template <DecodeStream kStream, typename W>
+void MatmulRowsAs(const Weight& w, const float* x, int64_t num_tokens, int64_t row_begin,
+                  int64_t row_end, float* y, int64_t ldy) {
+  matmul_rows_typed<kStream>(static_cast<const W*>(w.data), w.cols, x, num_tokens, row_begin,
+                             row_end, y, ldy);
 }
 
 template <DecodeStream kStream>
-void matmul_rows_any(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
-                     int64_t row_end, float* y, int64_t ldy) {
-  const int64_t cols = w.cols();
-  switch (w.dtype) {
-    case DType::kF32:
-      return matmul_rows_typed<kStream>(w.as<float>(), cols, x, num_tokens, row_begin, row_end, y,
-                                        ldy);
-    case DType::kBF16:
-      return matmul_rows_typed<kStream>(w.as<hwy::bfloat16_t>(), cols, x, num_tokens, row_begin,
-                                        row_end, y, ldy);
-    case DType::kF16:
-      return matmul_rows_typed<kStream>(w.as<hwy::float16_t>(), cols, x, num_tokens, row_begin,
-                                        row_end, y, ldy);
-    default: LM_CHECK(false && "matmul weight dtype must be F32, F16 or BF16");
+void fill_matmul_entries(KernelTable& table) {
+  table.matmul_rows[static_cast<int>(WeightFormat::kF32)] = MatmulRowsAs<kStream, float>;
+  table.matmul_rows[static_cast<int>(WeightFormat::kF16)] = MatmulRowsAs<kStream, hwy::float16_t>;
+  table.matmul_rows[static_cast<int>(WeightFormat::kBF16)] = MatmulRowsAs<kStream, hwy::bfloat16_t>;
+}
+
+// gemm_hwy.cc, compiled for the same targets.
+void FillGemm(KernelTable& table);
+
+void FillMatmul(KernelTable& table, bool prefetching) {
+  FillGemm(table);
+  if (prefetching) {
+    fill_matmul_entries<kSoftwarePrefetchedStream>(table);
+  } else {
+    fill_matmul_entries<kHardwarePrefetchedStream>(table);
   }
-}
-
-void MatmulRows(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
-                int64_t row_end, float* y, int64_t ldy) {
-  matmul_rows_any<kHardwarePrefetchedStream>(w, x, num_tokens, row_begin, row_end, y, ldy);
-}
-
-void MatmulRowsPrefetching(const TensorView& w, const float* x, int64_t num_tokens,
-                           int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  matmul_rows_any<kSoftwarePrefetchedStream>(w, x, num_tokens, row_begin, row_end, y, ldy);
 }
 
 }  // namespace localmoe::kernels::HWY_NAMESPACE
@@ -284,17 +283,10 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace localmoe::kernels {
-HWY_EXPORT(MatmulRows);
-HWY_EXPORT(MatmulRowsPrefetching);
+HWY_EXPORT(FillMatmul);
 
-void highway_matmul_rows(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
-                         int64_t row_end, float* y, int64_t ldy) {
-  HWY_DYNAMIC_DISPATCH(MatmulRows)(w, x, num_tokens, row_begin, row_end, y, ldy);
-}
-
-void highway_matmul_rows_prefetching(const TensorView& w, const float* x, int64_t num_tokens,
-                                     int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  HWY_DYNAMIC_DISPATCH(MatmulRowsPrefetching)(w, x, num_tokens, row_begin, row_end, y, ldy);
+void fill_highway_matmul(int64_t target, bool prefetching, KernelTable& table) {
+  HWY_DISPATCH_TABLE(FillMatmul)[highway_dispatch_index(target)](table, prefetching);
 }
 }  // namespace localmoe::kernels
 #endif

@@ -1,0 +1,112 @@
+// The matrix products' split across the thread pool, for every variant.
+//
+// Up to a few tokens (decode, small batches) the product is bound by memory
+// bandwidth: threads take chunks of the stacked rows of all targets as they
+// finish, each chunk one long sequential stream of weights (matmul_rows).
+// From kGemmMinTokens on it goes to the variant's GEMM (matmul_block) in work
+// items of (rows, tokens): each weight is read once per item, and tokens
+// split too when there are many of them, so both dimensions feed the
+// threads.
+
+#include <algorithm>
+
+#include "localmoe/base/error.h"
+#include "localmoe/kernels/kernels.h"
+
+namespace localmoe::kernels {
+namespace {
+
+// Rows are split in multiples of this, the matrix-vector product's row tile.
+constexpr int64_t kRowGrain = 4;
+// From this many tokens on, the GEMM; below, the streaming product of
+// matmul_rows (decode's pattern, up to four tokens per pass). On Zen 3 with
+// AVX2, a 2048 x 2048 BF16 product took: 2 tokens 0.52 ms streaming against
+// 1.6 ms in the GEMM, 4 tokens 0.95 / 1.7, 8 tokens 2.2 / 1.8, 16 tokens
+// 4.2 / 2.2 (one thread, weights in L3).
+constexpr int64_t kGemmMinTokens = 8;
+// A GEMM work item's rows are a multiple of this (the GEMM tiles are 6, 12
+// or 24 rows), and at most kItemMaxRows; its tokens at most kItemTokens (the
+// GEMM's token block: the packed tokens stay in L2).
+constexpr int64_t kItemRowGrain = 24;
+constexpr int64_t kItemMaxRows = 192;
+constexpr int64_t kItemTokens = 128;
+// Work items per thread to aim for, so that threads which progress unevenly
+// (a shared core, a busy memory bus) even out.
+constexpr int64_t kItemsPerThread = 8;
+// Threads whose last packed token block is tracked (on the stack).
+constexpr int kMaxThreads = 256;
+
+// Calls body(target, lo, hi) for the part of stacked rows [begin, end) that
+// falls into each target, in target-local rows.
+template <typename Body>
+void for_each_target_rows(std::span<const MatmulTarget> targets, int64_t begin, int64_t end,
+                          Body&& body) {
+  int64_t offset = 0;
+  for (const MatmulTarget& target : targets) {
+    const int64_t rows = target.w->rows;
+    const int64_t lo = std::max(begin, offset) - offset;
+    const int64_t hi = std::min(end, offset + rows) - offset;
+    if (lo < hi) body(target, lo, hi);
+    offset += rows;
+  }
+}
+
+}  // namespace
+
+void Kernels::matmul(const Weight& w, const float* x, int64_t num_tokens, float* y, int64_t ldy,
+                     ThreadPool& pool) const {
+  const MatmulTarget target{&w, y, ldy};
+  matmul_many({&target, 1}, x, num_tokens, pool);
+}
+
+void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t num_tokens,
+                          ThreadPool& pool) const {
+  int64_t total_rows = 0;
+  bool have_gemm = num_tokens >= kGemmMinTokens;
+  for (const MatmulTarget& target : targets) {
+    LM_CHECK_EQ(target.w->cols, targets[0].w->cols);
+    LM_CHECK_GE(target.ldy, target.w->rows);
+    total_rows += target.w->rows;
+    have_gemm = have_gemm && table_.matmul_block[static_cast<int>(target.w->format)] != nullptr;
+  }
+  if (!have_gemm) {
+    pool.parallel_for_balanced(total_rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
+      for_each_target_rows(targets, begin, end, [&](const MatmulTarget& t, int64_t lo, int64_t hi) {
+        table_.matmul_rows[static_cast<int>(t.w->format)](*t.w, x, num_tokens, lo, hi, t.y, t.ldy);
+      });
+    });
+    return;
+  }
+  const int64_t token_blocks = (num_tokens + kItemTokens - 1) / kItemTokens;
+  const int64_t wanted_items = int64_t{pool.num_threads()} * kItemsPerThread;
+  const int64_t wanted_row_blocks = std::max<int64_t>(1, wanted_items / token_blocks);
+  int64_t item_rows = (total_rows + wanted_row_blocks - 1) / wanted_row_blocks;
+  item_rows = (item_rows + kItemRowGrain - 1) / kItemRowGrain * kItemRowGrain;
+  item_rows = std::min(item_rows, kItemMaxRows);
+  const int64_t row_blocks = (total_rows + item_rows - 1) / item_rows;
+  // The token block each thread packed last: its next item on the same
+  // block reuses the packing, whichever rows or target it covers.
+  LM_CHECK_LE(pool.num_threads(), kMaxThreads);
+  int64_t packed_block[kMaxThreads];
+  std::fill_n(packed_block, pool.num_threads(), int64_t{-1});
+  // Items in token-block order, rows inner, so that a thread's consecutive
+  // items mostly share their tokens.
+  pool.parallel_for_balanced(
+      token_blocks * row_blocks, 1, [&](int64_t begin, int64_t end, int thread) {
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t token_block = item / row_blocks;
+          const int64_t row_begin = item % row_blocks * item_rows;
+          const int64_t token_begin = token_block * kItemTokens;
+          const int64_t token_end = std::min(num_tokens, token_begin + kItemTokens);
+          for_each_target_rows(targets, row_begin, std::min(total_rows, row_begin + item_rows),
+                               [&](const MatmulTarget& t, int64_t lo, int64_t hi) {
+                                 table_.matmul_block[static_cast<int>(t.w->format)](
+                                     *t.w, x, token_begin, token_end, lo, hi, t.y, t.ldy,
+                                     /*reuse_packed_x=*/packed_block[thread] == token_block);
+                                 packed_block[thread] = token_block;
+                               });
+        }
+      });
+}
+
+}  // namespace localmoe::kernels
