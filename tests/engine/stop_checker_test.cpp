@@ -59,7 +59,7 @@ struct Streamed {
 };
 
 Streamed stream(const SamplingParams& params, const std::vector<int32_t>& ids) {
-  StopChecker checker(params, tokenizer(), kEos, params.max_tokens);
+  StopChecker checker(params, &tokenizer(), kEos, params.max_tokens);
   Streamed r;
   for (int32_t id : ids) {
     StopStep step = checker.add(id);
@@ -234,7 +234,7 @@ TEST(StopChecker, MaxTokensEndsWithLengthAndFlushes) {
   EXPECT_EQ(r.finish->reason, FinishReason::kLength);
   EXPECT_EQ(finish_reason_name(r.finish->reason), "length");
   // The engine may end earlier when the context is full.
-  StopChecker checker(params, tokenizer(), kEos, /*max_new_tokens=*/1);
+  StopChecker checker(params, &tokenizer(), kEos, /*max_new_tokens=*/1);
   EXPECT_EQ(checker.add('a').finish->reason, FinishReason::kLength);
   // A stop string completed by the last token still wins.
   params.stop = {"bc"};
@@ -245,6 +245,20 @@ TEST(StopChecker, AnUnfinishedCharacterAtTheEndIsFlushed) {
   const Streamed r = stream(with_stops({}), {'a', 0xE4, kEnd});
   EXPECT_EQ(r.deltas[1], "");
   EXPECT_EQ(r.text, tokenizer().decode(std::vector<int32_t>{'a', 0xE4}));
+}
+
+TEST(StopChecker, WithoutATokenizerOnlyTokensStop) {
+  SamplingParams params = with_stops({});
+  params.stop_token_ids = {'x'};
+  params.max_tokens = 3;
+  StopChecker checker(params, nullptr, kEos, params.max_tokens);
+  EXPECT_EQ(checker.add('a').text, "");
+  const StopStep step = checker.add('x');
+  EXPECT_EQ(step.text, "");
+  EXPECT_EQ(step.finish->stop_token_id, 'x');
+  StopChecker eos(params, nullptr, kEos, params.max_tokens);
+  EXPECT_FALSE(eos.add('a').finish);
+  EXPECT_EQ(eos.add(kEnd).finish->reason, FinishReason::kStop);
 }
 
 // The deltas of random token streams equal the reference: decode everything

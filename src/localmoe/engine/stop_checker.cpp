@@ -13,24 +13,16 @@ bool contains(const std::vector<int32_t>& ids, int32_t id) {
 
 }  // namespace
 
-std::string_view finish_reason_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-  }
-  LM_CHECK(false);
-  return {};
-}
-
-StopChecker::StopChecker(const SamplingParams& params, const Tokenizer& tokenizer,
+StopChecker::StopChecker(const SamplingParams& params, const Tokenizer* tokenizer,
                          std::span<const int64_t> eos_token_ids, int64_t max_new_tokens)
     : stop_(params.stop),
       stop_token_ids_(params.stop_token_ids),
       include_stop_str_in_output_(params.include_stop_str_in_output),
       min_tokens_(params.min_tokens),
-      max_new_tokens_(max_new_tokens),
-      detokenizer_(tokenizer, params.skip_special_tokens) {
+      max_new_tokens_(max_new_tokens) {
   LM_CHECK_GE(max_new_tokens, 1);
+  LM_CHECK(tokenizer != nullptr || stop_.empty());
+  if (tokenizer != nullptr) detokenizer_.emplace(*tokenizer, params.skip_special_tokens);
   LM_CHECK_LE(max_new_tokens, params.max_tokens);
   if (!params.ignore_eos) {
     for (int64_t id : eos_token_ids) eos_token_ids_.push_back(static_cast<int32_t>(id));
@@ -51,13 +43,13 @@ StopStep StopChecker::add(int32_t token_id) {
   // A stop token's own text is kept only on request; a stop string inside
   // it then still counts (and is reported) first, as in vLLM.
   if (!ends_by_token || include_stop_str_in_output_) {
-    if (feed(detokenizer_.add(token_id), may_stop, step)) return step;
+    if (detokenizer_ && feed(detokenizer_->add(token_id), may_stop, step)) return step;
   }
   if (!ends_by_token && num_tokens_ < max_new_tokens_) return step;
 
   // The request ends with this token: the detokenizer's unfinished bytes and
   // the held-back text are final now (and may still complete a stop string).
-  if (feed(detokenizer_.finish(), may_stop, step)) return step;
+  if (detokenizer_ && feed(detokenizer_->finish(), may_stop, step)) return step;
   step.text.append(window_, released_);
   Finish result;
   if (ends_by_token) {

@@ -23,22 +23,15 @@
 #include <string_view>
 #include <vector>
 
+#include "localmoe/engine/request.h"
 #include "localmoe/engine/sampling_params.h"
 #include "localmoe/tokenizer/detokenizer.h"
 
 namespace localmoe {
 
-enum class FinishReason {
-  kStop,    // EOS, a stop token id or a stop string
-  kLength,  // max_tokens (or the room left in the context)
-};
-
-// OpenAI's finish_reason value: "stop" or "length".
-std::string_view finish_reason_name(FinishReason reason);
-
-// Why a request finished. stop_token_id / stop_string_index carry vLLM's
-// stop_reason (the stop id or string that matched); both are empty for EOS
-// and for kLength.
+// Why a request finished: kStop or kLength (a StopChecker never aborts).
+// stop_token_id / stop_string_index carry vLLM's stop_reason (the stop id or
+// string that matched); both are empty for EOS and for kLength.
 struct Finish {
   FinishReason reason = FinishReason::kLength;
   std::optional<int32_t> stop_token_id;     // the stop_token_ids entry that ended it
@@ -56,8 +49,9 @@ class StopChecker {
   // `params` must be valid; `eos_token_ids` are the model's
   // (generation_config.json), ignored with params.ignore_eos;
   // `max_new_tokens` is params.max_tokens, or less when the context has less
-  // room left. The tokenizer must outlive the checker.
-  StopChecker(const SamplingParams& params, const Tokenizer& tokenizer,
+  // room left. The tokenizer must outlive the checker; without one (nullptr)
+  // there is no text and params.stop must be empty.
+  StopChecker(const SamplingParams& params, const Tokenizer* tokenizer,
               std::span<const int64_t> eos_token_ids, int64_t max_new_tokens);
 
   // Takes the next generated token. Must not be called once finished.
@@ -86,7 +80,7 @@ class StopChecker {
   int64_t max_new_tokens_;
   size_t max_stop_length_ = 0;
 
-  IncrementalDetokenizer detokenizer_;
+  std::optional<IncrementalDetokenizer> detokenizer_;  // none without a tokenizer
   // The end of the text: [released tail | held back]. The released tail is
   // kept (at most max_stop_length_ - 1 bytes) only with
   // include_stop_str_in_output, where a stop string may start in text
