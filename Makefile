@@ -1,13 +1,14 @@
 # Two commands do all set-up on a fresh Debian 12 machine:
 #   make run    build, then generate text with the default model
-#   make test   build, then run every test (the sanitizer pass first, the full suite last)
+#   make test   check formatting and clang-tidy, build, then run every test (the sanitizer
+#               pass first, the full suite last)
 # `make demo-model` retrains models/demo (about half an hour on 2 cores; not part of CI).
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build test test-asan check-format format run bench fuzz demo-model clean
+.PHONY: deps configure build test test-asan check-format check-tidy format run bench fuzz demo-model clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -31,7 +32,12 @@ check-format: deps
 format:
 	bash scripts/check-format.sh --fix
 
-test: check-format test-asan build
+# clang-tidy with .clang-tidy over src/, apps/ and bench/; needs only the
+# configured build's compile_commands.json.
+check-tidy: configure
+	JOBS=$(JOBS) bash scripts/check-tidy.sh $(BUILD)
+
+test: check-format check-tidy test-asan build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 run: build

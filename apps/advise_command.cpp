@@ -4,13 +4,14 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "localmoe/base/error.h"
 #include "localmoe/config/advisor.h"
-#include "localmoe/config/config_diagnostic.h"
+#include "localmoe/config/cli_options.h"
 #include "localmoe/config/hardware.h"
 #include "localmoe/config/model_catalog.h"
 
@@ -39,21 +40,13 @@ void run_advise(const AdviseArgs& args) {
     throw make_error(ErrorKind::kInvalidArgument, "unknown --scenario '", args.scenario,
                      "'; expected ", enum_choices<Scenario>());
   }
-  std::optional<HardwareSpec> hw = find_hardware(args.hardware);
-  if (!hw) {
-    std::string ids;
-    for (const std::string& id : hardware_ids()) ids += (ids.empty() ? "" : ", ") + id;
-    std::vector<std::string> names = hardware_ids();
-    const std::string near = closest_match(args.hardware, names);
-    throw make_error(ErrorKind::kInvalidArgument, "unknown --hardware '", args.hardware, "'",
-                     near.empty() ? "" : "; did you mean '" + near + "'?", " (known: ", ids, ")");
-  }
+  const HardwareSpec hw = hardware_by_id(args.hardware);
   AdviceRequest request;
   request.scenario = *scenario;
-  request.hardware = *hw;
+  request.hardware = hw;
   request.gpus = args.gpus;
   request.gpu_memory_utilization =
-      args.utilization > 0 ? args.utilization : (hw->is_cpu ? 0.5 : 0.9);
+      args.utilization > 0 ? args.utilization : (hw.is_cpu ? 0.5 : 0.9);
   for (const std::string& name : args.models) {
     std::optional<ModelSpec> spec = resolve_model(name, args.models_dir);
     if (!spec) {
@@ -90,10 +83,13 @@ void add_advise_command(CLI::App& app) {
   cmd->add_option("--hardware", args->hardware,
                   "l40s, a100_40gb, a100_80gb, h100_sxm, h100_pcie, h200, rtx4090, l4, cpu")
       ->capture_default_str();
-  cmd->add_option("--gpus", args->gpus, "devices available")->capture_default_str();
+  cmd->add_option("--gpus", args->gpus, "devices available")
+      ->check(at_least(1))
+      ->capture_default_str();
   cmd->add_option(
-      "--gpu-memory-utilization", args->utilization,
-      "fraction of each device the engine may use (default 0.9 on a GPU, 0.5 on the CPU)");
+         "--gpu-memory-utilization", args->utilization,
+         "fraction of each device the engine may use (default 0.9 on a GPU, 0.5 on the CPU)")
+      ->check(in_range(0, 1));
   cmd->add_option("--format", args->format, "table|yaml|json")
       ->check(CLI::IsMember({"table", "yaml", "json"}))
       ->capture_default_str();

@@ -11,12 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend.h"
 #include "commands.h"
-#include "localmoe/base/cpu_features.h"
 #include "localmoe/base/error.h"
-#include "localmoe/base/logging.h"
+#include "localmoe/config/cli_options.h"
 #include "localmoe/engine/generator.h"
-#include "localmoe/kernels/kernels.h"
 #include "localmoe/model/model_loader.h"
 #include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/tokenizer.h"
@@ -24,8 +23,10 @@
 namespace localmoe::apps {
 namespace {
 
+// The engine, model and runtime settings come from the configuration
+// (--config, --set and the model flags); the rest is this command's own.
 struct GenerateOptions {
-  std::string model;
+  ConfigArgs config;
   std::string prompt_ids;
   std::string prompt;
   std::string chat_file;
@@ -35,10 +36,6 @@ struct GenerateOptions {
   float top_p = 1.0f;
   std::optional<uint64_t> seed;
   bool ignore_eos = false;
-  int threads = 0;
-  int64_t max_batch_tokens = 256;
-  std::string kernels = "best";
-  std::string log_level = "info";
   bool json = false;
 };
 
@@ -92,11 +89,9 @@ std::vector<int32_t> prompt_tokens(const GenerateOptions& o, const Tokenizer* to
 }
 
 void run_generate(const GenerateOptions& o) {
-  init_logging(o.log_level);
-  kernels::select_variant(o.kernels);
-  ThreadPool pool(o.threads);
-  spdlog::info("cpu: {}; kernels: {}; threads: {}", cpu_features().describe(),
-               kernels::current_variant(), pool.num_threads());
+  const LoadedConfig loaded = o.config.load();
+  const EngineConfig& engine = loaded.config.engine;
+  Backend backend(loaded);
 
   const int sources = !o.prompt_ids.empty() + !o.prompt.empty() + !o.chat_file.empty();
   if (sources != 1) {
@@ -104,7 +99,7 @@ void run_generate(const GenerateOptions& o) {
                      "give exactly one of --prompt-ids, --prompt and --chat");
   }
   const std::unique_ptr<Tokenizer> tokenizer =
-      o.prompt_ids.empty() ? load_tokenizer(o.model) : nullptr;
+      o.prompt_ids.empty() ? load_tokenizer(engine.model_name) : nullptr;
   const std::vector<int32_t> prompt = prompt_tokens(o, tokenizer.get());
   SamplingParams params;
   params.temperature = o.temperature;
@@ -117,7 +112,9 @@ void run_generate(const GenerateOptions& o) {
 
   Allocator allocator;
   const auto load_start = std::chrono::steady_clock::now();
-  const auto model = load_transformer(o.model, o.max_batch_tokens, allocator, pool);
+  const auto model =
+      load_transformer(engine.model_name, engine.max_num_batched_tokens, engine.block_size,
+                       backend.kernels(), allocator, backend.pool());
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
@@ -130,7 +127,7 @@ void run_generate(const GenerateOptions& o) {
       tokenizer ? tokenizer->decode(result.token_ids, decode_options) : std::string();
   if (o.json) {
     nlohmann::json out = {
-        {"model", o.model},
+        {"model", engine.model_name},
         {"prompt_tokens", result.prompt_tokens},
         {"token_ids", result.token_ids},
         {"finish_reason", result.finish_reason},
@@ -162,26 +159,26 @@ void run_generate(const GenerateOptions& o) {
 void add_generate_command(CLI::App& app) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate tokens from a prompt with one model");
-  cmd->add_option("--model", options->model, "Model directory (config.json + safetensors)")
-      ->required();
+  add_config_options(*cmd, options->config, model_flags());
   cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt as comma-separated token ids");
   cmd->add_option("--prompt", options->prompt, "Prompt text, encoded with the model's tokenizer");
   cmd->add_option("--chat", options->chat_file,
-                  "JSON file of chat messages, rendered with the model's chat template");
+                  "JSON file of chat messages, rendered with the model's chat template")
+      ->check(CLI::ExistingFile);
   cmd->add_option("-n,--max-tokens", options->max_tokens, "New tokens at most")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1))
+      ->capture_default_str();
   cmd->add_option("--temperature", options->temperature, "0 = greedy")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-k", options->top_k, "Keep the k most likely tokens (0 = all)");
-  cmd->add_option("--top-p", options->top_p, "Nucleus sampling mass");
-  cmd->add_option("--seed", options->seed, "Seed for reproducible sampling");
+      ->check(in_range(0, kMaxTemperature))
+      ->capture_default_str();
+  cmd->add_option("--top-k", options->top_k, "Keep the k most likely tokens (0 = all)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--top-p", options->top_p, "Nucleus sampling mass, in (0, 1]")
+      ->check(in_range(0, 1))
+      ->capture_default_str();
+  cmd->add_option("--seed", options->seed, "Seed for reproducible sampling (default: random)");
   cmd->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at end-of-sequence tokens");
-  cmd->add_option("--threads", options->threads, "Threads (0 = one per core)");
-  cmd->add_option("--max-batch-tokens", options->max_batch_tokens, "Prefill chunk size")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--kernels", options->kernels,
-                  "Kernel variant: best, generic, or a SIMD target such as AVX2");
-  cmd->add_option("--log-level", options->log_level, "trace, debug, info, warn, error, off");
   cmd->add_flag("--json", options->json,
                 "Print one JSON object with token_ids, text (with a tokenizer) and timings");
   cmd->callback([options] { run_generate(*options); });

@@ -14,9 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend.h"
 #include "commands.h"
 #include "localmoe/base/error.h"
-#include "localmoe/base/logging.h"
+#include "localmoe/config/cli_options.h"
 #include "localmoe/engine/perplexity.h"
 #include "localmoe/model/model_loader.h"
 #include "localmoe/moe/routing_stats.h"
@@ -25,12 +26,12 @@
 namespace localmoe::apps {
 namespace {
 
+// The model and runtime settings come from the configuration (--config,
+// --set and the model flags); the rest is this command's own.
 struct PerplexityOptions {
-  std::string model;
+  ConfigArgs config;
   std::string file;
   int64_t context = 0;
-  int threads = 0;
-  int64_t max_batch_tokens = 256;
   bool json = false;
   bool routing_stats = false;
   std::vector<double> expert_budgets = {0.5, 0.25};
@@ -93,16 +94,19 @@ void print_routing(const RoutingReport& report) {
 }
 
 void run_perplexity(const PerplexityOptions& o) {
-  init_logging("warn");
+  const LoadedConfig loaded = o.config.load();
+  const EngineConfig& engine = loaded.config.engine;
+  Backend backend(loaded);
   std::ifstream in(o.file, std::ios::binary);
   if (!in) throw make_error(ErrorKind::kNotFound, "cannot open '", o.file, "'");
   std::ostringstream text;
   text << in.rdbuf();
 
-  ThreadPool pool(o.threads);
   Allocator allocator;
-  const auto model = load_transformer(o.model, o.max_batch_tokens, allocator, pool);
-  const auto tokenizer = load_tokenizer(o.model);
+  const auto model =
+      load_transformer(engine.model_name, engine.max_num_batched_tokens, engine.block_size,
+                       backend.kernels(), allocator, backend.pool());
+  const auto tokenizer = load_tokenizer(engine.model_name);
   const std::vector<int32_t> tokens = tokenizer->encode(text.str(), /*add_special_tokens=*/true);
   const int64_t context = o.context > 0 ? o.context : model->config().max_position_embeddings;
   const ModelConfig& config = model->config();
@@ -127,7 +131,7 @@ void run_perplexity(const PerplexityOptions& o) {
 
   if (o.json) {
     nlohmann::json out = {
-        {"model", o.model},
+        {"model", engine.model_name},
         {"file", o.file},
         {"context", context},
         {"tokens", tokens.size()},
@@ -151,20 +155,19 @@ void run_perplexity(const PerplexityOptions& o) {
 void add_perplexity_command(CLI::App& app) {
   auto options = std::make_shared<PerplexityOptions>();
   CLI::App* cmd = app.add_subcommand("perplexity", "Perplexity of a model on a text file");
-  cmd->add_option("--model", options->model, "Model directory (weights and tokenizer)")->required();
+  add_config_options(*cmd, options->config, model_flags());
   cmd->add_option("--file", options->file, "UTF-8 text file")->required();
   cmd->add_option("--context", options->context,
-                  "Window length in tokens (default: the model's context)");
-  cmd->add_option("--threads", options->threads, "Threads (0 = one per core)");
-  cmd->add_option("--max-batch-tokens", options->max_batch_tokens, "Forward chunk size")
-      ->check(CLI::PositiveNumber);
+                  "Window length in tokens, at least 2 (default: the model's context)")
+      ->check(at_least(0));
   cmd->add_flag("--json", options->json, "Print one JSON object");
   cmd->add_flag("--routing-stats", options->routing_stats,
                 "MoE models: per-layer expert usage, entropy and LRU expert-cache hit rates");
   cmd->add_option("--expert-budgets", options->expert_budgets,
                   "Expert-cache budgets for --routing-stats, as fractions of all experts")
       ->delimiter(',')
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(in_range(0, 1))
+      ->capture_default_str();
   cmd->callback([options] { run_perplexity(*options); });
 }
 

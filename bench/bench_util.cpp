@@ -8,8 +8,10 @@
 
 namespace localmoe::bench {
 
-BandwidthProbe::BandwidthProbe(ThreadPool& pool, Allocator& allocator, size_t bytes)
-    : pool_(pool),
+BandwidthProbe::BandwidthProbe(const kernels::Kernels& kernels, ThreadPool& pool,
+                               Allocator& allocator, size_t bytes)
+    : kernels_(kernels),
+      pool_(pool),
       buffer_(allocator.allocate(bytes, MemoryCategory::kOther)),
       count_(static_cast<int64_t>(bytes / sizeof(float))),
       sinks_(pool.num_threads()) {
@@ -24,18 +26,19 @@ double BandwidthProbe::measure() {
   const float* data = buffer_.as<float>();
   const auto start = std::chrono::steady_clock::now();
   pool_.parallel_for(count_, 1024, [&](int64_t begin, int64_t end, int thread) {
-    sinks_[thread] += kernels::sum(data + begin, end - begin);
+    sinks_[thread] += kernels_.sum(data + begin, end - begin);
   });
   return static_cast<double>(count_) * sizeof(float) / seconds_since(start);
 }
 
-std::vector<double> measure_peak_flops(ThreadPool& pool, int runs) {
+std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPool& pool,
+                                       int runs) {
   constexpr int64_t kIterations = 20'000'000;
   std::vector<double> flops_per_thread(pool.num_threads());
   std::vector<double> rates;
   for (int run = 0; run < runs; ++run) {
     const auto start = std::chrono::steady_clock::now();
-    auto job = [&](int thread) { flops_per_thread[thread] = kernels::fma_peak_probe(kIterations); };
+    auto job = [&](int thread) { flops_per_thread[thread] = kernels.fma_peak_probe(kIterations); };
     pool.run_on_all(job);
     const double seconds = seconds_since(start);
     double flops = 0;

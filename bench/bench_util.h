@@ -10,6 +10,7 @@
 #include "localmoe/base/allocator.h"
 #include "localmoe/base/thread_pool.h"
 #include "localmoe/config/model_config.h"
+#include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/in_memory_source.h"
 
 namespace localmoe::bench {
@@ -29,11 +30,13 @@ inline double median(std::vector<double> values) {
 // so a measurement can sit between two decode steps.
 class BandwidthProbe {
  public:
-  BandwidthProbe(ThreadPool& pool, Allocator& allocator, size_t bytes);
+  BandwidthProbe(const kernels::Kernels& kernels, ThreadPool& pool, Allocator& allocator,
+                 size_t bytes);
   // One pass over the array; bytes/s.
   double measure();
 
  private:
+  const kernels::Kernels& kernels_;
   ThreadPool& pool_;
   AlignedBuffer buffer_;
   int64_t count_;
@@ -42,7 +45,7 @@ class BandwidthProbe {
 
 // Peak f32 FLOP/s of the pool: every thread runs register-resident FMA
 // chains at once. Returns one figure per run.
-std::vector<double> measure_peak_flops(ThreadPool& pool, int runs);
+std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPool& pool, int runs);
 
 // Bytes of this process's anonymous memory backed by transparent huge
 // pages (AnonHugePages of /proc/self/smaps_rollup; 0 if unavailable).

@@ -4,62 +4,61 @@
 // Prefill of a short prompt is reported against the measured peak FLOP/s.
 //
 //   decode_roofline [--dtype bf16|f16|f32] [--threads N] [--tokens N] [--runs N]
-//                   [--kernels best|AVX3_PREFETCH|AVX3|...]
+//                   [--kernels best|AVX3_PREFETCH|AVX3|...] [--config F[:P]] [--set K=V]
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "bench_util.h"
 #include "localmoe/base/cpu_features.h"
+#include "localmoe/base/error.h"
+#include "localmoe/config/cli_options.h"
+#include "localmoe/engine/sequence_runner.h"
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/model/transformer.h"
 
 using namespace localmoe;
 
-int main(int argc, char** argv) {
-  std::string dtype_arg = "bf16", kernels_arg = "best";
-  int threads = 2, decode_tokens = 48, runs = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--dtype")
-      dtype_arg = argv[i + 1];
-    else if (flag == "--threads")
-      threads = std::atoi(argv[i + 1]);
-    else if (flag == "--tokens")
-      decode_tokens = std::atoi(argv[i + 1]);
-    else if (flag == "--runs")
-      runs = std::atoi(argv[i + 1]);
-    else if (flag == "--kernels")
-      kernels_arg = argv[i + 1];
-  }
-  try {
-    kernels::select_variant(kernels_arg);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "decode_roofline: %s\n", e.what());
-    return 2;
-  }
-  const DType dtype = dtype_arg == "f32"   ? DType::kF32
-                      : dtype_arg == "f16" ? DType::kF16
-                                           : DType::kBF16;
+namespace {
+
+// Threads and kernels come from the configuration (--threads, --kernels,
+// --config, --set); the rest is this benchmark's own.
+struct Options {
+  ConfigArgs config;
+  DType dtype = DType::kBF16;
+  int decode_tokens = 48;
+  int runs = 5;
+};
+
+void measure(const Options& o) {
+  const Config run_config = o.config.load().config;
+  const kernels::Kernels kernels = kernels::Kernels::select(run_config.runtime.kernels);
+  const DType dtype = o.dtype;
+  const int decode_tokens = o.decode_tokens;
+  const int runs = o.runs;
 
   Allocator allocator;
-  ThreadPool pool(threads);
+  ThreadPool pool(static_cast<int>(run_config.runtime.num_threads));
+  const int threads = pool.num_threads();
   std::printf("cpu: %s; kernels: %s; threads: %d\n", cpu_features().describe().c_str(),
-              std::string(kernels::current_variant()).c_str(), threads);
+              kernels.name().c_str(), threads);
 
-  const double peak_flops = bench::median(bench::measure_peak_flops(pool, 5));
+  const double peak_flops = bench::median(bench::measure_peak_flops(kernels, pool, 5));
   std::printf("peak f32 FMA throughput (%d threads): median %.1f GFLOP/s\n", threads,
               peak_flops / 1e9);
 
   const ModelConfig config = bench::tinyllama_config();
   auto source = std::make_unique<InMemoryTensorSource>(allocator, "random TinyLlama-1.1B");
   bench::add_random_llama_weights(config, dtype, *source);
-  Transformer model(config, std::move(source), 64, allocator, pool);
+  Transformer model(config, std::move(source), 64, run_config.engine.block_size, kernels, allocator,
+                    pool);
   const double weight_bytes = static_cast<double>(model.weight_bytes_per_token());
   std::printf("weights backed by transparent huge pages: %.0f%%\n",
               100.0 * bench::anon_huge_page_bytes() / weight_bytes);
@@ -74,19 +73,19 @@ int main(int argc, char** argv) {
   const double bytes_per_token = weight_bytes + kv_bytes_mean;
   // On a shared machine the available bandwidth drifts, so it is measured
   // right before every decode step and the share is taken step by step.
-  bench::BandwidthProbe probe(pool, allocator, size_t{512} << 20);
+  bench::BandwidthProbe probe(kernels, pool, allocator, size_t{512} << 20);
   std::vector<double> decode_rates, prefill_rates, bandwidths, shares;
   for (int run = 0; run < runs; ++run) {
-    SequenceKvCache cache(config, prompt_tokens + decode_tokens + 1, allocator);
+    SequenceRunner sequence(model, prompt_tokens + decode_tokens + 1, DType::kF32, allocator);
     auto start = std::chrono::steady_clock::now();
-    model.forward(prompt, cache, LogitsFor::kLastToken, logits.data());
+    sequence.append(prompt, LogitsFor::kLastToken, logits.data());
     prefill_rates.push_back(prompt_tokens / bench::seconds_since(start));
     double decode_seconds = 0;
     for (int t = 0; t < decode_tokens; ++t) {
       const double bandwidth = probe.measure();
-      const int32_t next = static_cast<int32_t>(kernels::argmax(logits.data(), config.vocab_size));
+      const int32_t next = static_cast<int32_t>(kernels.argmax(logits.data(), config.vocab_size));
       start = std::chrono::steady_clock::now();
-      model.forward({&next, 1}, cache, LogitsFor::kLastToken, logits.data());
+      sequence.append({&next, 1}, LogitsFor::kLastToken, logits.data());
       const double seconds = bench::seconds_since(start);
       decode_seconds += seconds;
       bandwidths.push_back(bandwidth);
@@ -121,5 +120,37 @@ int main(int argc, char** argv) {
       "share of roofline, step by step: median %.1f%% (quartiles %.1f%% .. %.1f%%, %zu steps)\n",
       100.0 * bench::median(shares), 100.0 * sorted[sorted.size() / 4],
       100.0 * sorted[sorted.size() * 3 / 4], shares.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{
+      "Batch-1 decode and short prefill of a TinyLlama-1.1B-shaped model against the "
+      "machine's measured read bandwidth and peak FLOP/s",
+      "decode_roofline"};
+  report_parse_errors(app);
+  add_config_options(app, options.config, backend_flags());
+  std::string dtype = "bf16";
+  app.add_option("--dtype", dtype, "weight dtype")
+      ->check(CLI::IsMember({"bf16", "f16", "f32"}))
+      ->capture_default_str();
+  app.add_option("--tokens", options.decode_tokens, "decode steps per run")
+      ->check(at_least(1))
+      ->capture_default_str();
+  app.add_option("--runs", options.runs, "runs, each from an empty KV cache")
+      ->check(at_least(1))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+    options.dtype = dtype == "f32" ? DType::kF32 : dtype == "f16" ? DType::kF16 : DType::kBF16;
+    measure(options);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
   return 0;
 }

@@ -324,8 +324,14 @@ instances:
     name: "mistral: fast"
     gpu_devices: [1]
     max_num_seqs: 8
+runtime:
+  num_threads: 3
+  log_level: warn
 )");
   const std::string yaml = config_to_yaml(first.config, /*redact_secrets=*/false);
+  EXPECT_NE(yaml.find("runtime:\n  num_threads: 3\n  kernels: best\n  log_level: warn\n"),
+            std::string::npos)
+      << yaml;
   const LoadedConfig second = load_text(yaml);
   EXPECT_EQ(config_to_yaml(second.config, false), yaml);
   EXPECT_EQ(second.config.instances.at(0).name, "mistral: fast");
@@ -334,7 +340,8 @@ instances:
 TEST(ConfigLoader, FieldListingCoversEverySection) {
   const std::string fields = describe_config_fields();
   for (const char* key : {"gpu.memory_limit_gb", "model.quantization_type", "engine.max_num_seqs",
-                          "instances[].gpu_devices", "server.api_key", "moe.expert_cache_gb"}) {
+                          "instances[].gpu_devices", "server.api_key", "moe.expert_cache_gb",
+                          "runtime.num_threads", "runtime.log_level"}) {
     EXPECT_NE(fields.find(key), std::string::npos) << key;
   }
 }

@@ -48,6 +48,24 @@ TEST(ConfigValidate, TensorParallelSizeMustDivideHeads) {
       << dump(errors);
 }
 
+TEST(ConfigValidate, RuntimeThreadsAndKernels) {
+  const auto errors =
+      errors_for("runtime:\n  num_threads: -1\n  kernels: \"\"\n  log_level: info\n");
+  const ConfigDiagnostic* threads = find_diagnostic(
+      errors, "runtime.num_threads", "must be in [0, 1024] (0 = one per core), got -1");
+  ASSERT_NE(threads, nullptr) << dump(errors);
+  EXPECT_EQ(threads->location.to_string(), "test.yaml:2:16");
+  const ConfigDiagnostic* kernels =
+      find_diagnostic(errors, "runtime.kernels", "must name a kernel variant");
+  ASSERT_NE(kernels, nullptr) << dump(errors);
+  EXPECT_EQ(kernels->location.to_string(), "test.yaml:3:12");
+  EXPECT_EQ(errors.size(), 2u) << dump(errors);
+
+  const LoadedConfig ok = load_text("runtime:\n  num_threads: 4\n  kernels: generic\n");
+  EXPECT_EQ(ok.config.runtime.num_threads, 4);
+  EXPECT_EQ(ok.config.runtime.kernels, "generic");
+}
+
 TEST(ConfigValidate, MaxModelLenWithinTheModelsContext) {
   auto errors = errors_for("engine:\n  model_name: llama-2-7b\n  max_model_len: 8192\n");
   const ConfigDiagnostic* d =

@@ -7,6 +7,7 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/config/hf_config.h"
+#include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
 #include "test_support/fixture_models.h"
@@ -14,12 +15,17 @@
 namespace localmoe {
 namespace {
 
+const kernels::Kernels& test_kernels() {
+  static const kernels::Kernels kernels = kernels::Kernels::select("best");
+  return kernels;
+}
+
 TEST(Generator, GreedyWithSmallPrefillChunksMatchesTheOracle) {
   const std::string dir = model_dir("mistral_bf16");
   Allocator allocator;
   ThreadPool pool(2);
   // Chunks of 5 tokens: the 12-token prompt takes three forward passes.
-  const auto model = load_transformer(dir, 5, allocator, pool);
+  const auto model = load_transformer(dir, 5, /*block_size=*/4, test_kernels(), allocator, pool);
   Generator generator(*model, allocator);
   SamplingParams params;
   params.temperature = 0.0f;
@@ -54,7 +60,8 @@ TEST(Generator, StopsAtEndOfSequence) {
 TEST(Generator, RejectsBadPrompts) {
   Allocator allocator;
   ThreadPool pool(1);
-  const auto model = load_transformer(model_dir("gpt2_f32"), 16, allocator, pool);
+  const auto model = load_transformer(model_dir("gpt2_f32"), 16, /*block_size=*/4, test_kernels(),
+                                      allocator, pool);
   Generator generator(*model, allocator);
   SamplingParams params;
   EXPECT_THROW(generator.generate({}, params), Error);
@@ -72,7 +79,8 @@ TEST(Generator, RejectsBadPrompts) {
 TEST(Generator, StopsAtTheContextLength) {
   Allocator allocator;
   ThreadPool pool(1);
-  const auto model = load_transformer(model_dir("gpt2_f32"), 16, allocator, pool);
+  const auto model = load_transformer(model_dir("gpt2_f32"), 16, /*block_size=*/4, test_kernels(),
+                                      allocator, pool);
   Generator generator(*model, allocator);
   SamplingParams params;
   params.temperature = 0.0f;

@@ -10,12 +10,18 @@
 #include <string>
 
 #include "localmoe/base/error.h"
+#include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
 #include "test_support/fixture_models.h"
 
 namespace localmoe {
 namespace {
+
+const kernels::Kernels& test_kernels() {
+  static const kernels::Kernels kernels = kernels::Kernels::select("best");
+  return kernels;
+}
 
 // Mean NLL of ids[1..] given the earlier ids, from the oracle's logits
 // (one window over the whole prompt).
@@ -46,7 +52,7 @@ TEST(Perplexity, MatchesTheOracleLogits) {
     Allocator allocator;
     ThreadPool pool(2);
     // Chunks of 5: the window runs as three forward passes.
-    const auto model = load_transformer(dir, 5, allocator, pool);
+    const auto model = load_transformer(dir, 5, /*block_size=*/4, test_kernels(), allocator, pool);
     const PerplexityResult result = evaluate_perplexity(*model, ids, 12, allocator);
     EXPECT_EQ(result.tokens_scored, 11) << name;
     EXPECT_NEAR(result.mean_nll(), expected, 1e-5 * expected) << name;
@@ -60,7 +66,7 @@ TEST(Perplexity, WindowsRestartTheContext) {
   oracle_mean_nll(dir, &ids);
   Allocator allocator;
   ThreadPool pool(1);
-  const auto model = load_transformer(dir, 16, allocator, pool);
+  const auto model = load_transformer(dir, 16, /*block_size=*/4, test_kernels(), allocator, pool);
   // Windows of 4: tokens 0-3, 4-7, 8-11, each scoring 3 predictions.
   const PerplexityResult windows = evaluate_perplexity(*model, ids, 4, allocator);
   EXPECT_EQ(windows.tokens_scored, 9);
@@ -75,7 +81,8 @@ TEST(Perplexity, WindowsRestartTheContext) {
 TEST(Perplexity, RejectsBadInput) {
   Allocator allocator;
   ThreadPool pool(1);
-  const auto model = load_transformer(model_dir("llama_f32"), 16, allocator, pool);
+  const auto model = load_transformer(model_dir("llama_f32"), 16, /*block_size=*/4, test_kernels(),
+                                      allocator, pool);
   const std::vector<int32_t> one = {5};
   EXPECT_THROW(evaluate_perplexity(*model, one, 8, allocator), Error);
   const std::vector<int32_t> ids = {1, 2, 3};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "localmoe/engine/sampler.h"
+#include "localmoe/engine/sequence_runner.h"
 #include "localmoe/model/model_loader.h"
 
 namespace {
@@ -37,21 +38,22 @@ TEST(DecodeAllocation, ForwardAndSamplingAllocateNothing) {
     const std::string dir = std::string(data != nullptr ? data : "test_data") + "/models/" + name;
     Allocator allocator;
     ThreadPool pool(2);
-    const auto model = load_transformer(dir, 16, allocator, pool);
-    SequenceKvCache cache(model->config(), 64, allocator);
+    const kernels::Kernels kernels = kernels::Kernels::select("best");
+    const auto model = load_transformer(dir, 16, /*block_size=*/4, kernels, allocator, pool);
+    SequenceRunner sequence(*model, 64, DType::kF32, allocator);
     SamplingParams params;
     params.seed = 1;
     params.top_p = 0.9f;
-    Sampler sampler(params, model->config().vocab_size);
+    Sampler sampler(params, model->config().vocab_size, kernels);
     std::vector<float> logits(model->config().vocab_size);
     const std::vector<int32_t> prompt = {1, 5, 9, 13};
-    model->forward(prompt, cache, LogitsFor::kLastToken, logits.data());
+    sequence.append(prompt, LogitsFor::kLastToken, logits.data());
 
     const int64_t before = g_allocations.load();
     ASSERT_GT(before, 0) << "the counting operator new is not in use";
     for (int step = 0; step < 32; ++step) {
       const int32_t token = sampler.sample(logits.data());
-      model->forward({&token, 1}, cache, LogitsFor::kLastToken, logits.data());
+      sequence.append({&token, 1}, LogitsFor::kLastToken, logits.data());
     }
     EXPECT_EQ(g_allocations.load() - before, 0) << name;
   }

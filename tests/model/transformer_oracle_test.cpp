@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "localmoe/base/error.h"
+#include "localmoe/engine/sequence_runner.h"
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
@@ -35,9 +36,11 @@ void PrintTo(const OracleCase& c, std::ostream* out) {
 
 class TransformerOracleTest : public ::testing::TestWithParam<OracleCase> {
  protected:
-  void SetUp() override { kernels::select_variant(GetParam().variant); }
-  void TearDown() override { kernels::select_variant("best"); }
+  const kernels::Kernels kernels_ = kernels::Kernels::select(GetParam().variant);
 };
+
+// Small blocks, so even the short oracle prompts span several of them.
+constexpr int64_t kBlockSize = 4;
 
 double relative_error(const float* actual, const float* expected, int64_t n) {
   double max_delta = 0, max_abs = 0;
@@ -54,15 +57,15 @@ TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
   const OracleOutputs expected = read_expected(dir);
   Allocator allocator;
   ThreadPool pool(2);
-  const auto model = load_transformer(dir, 16, allocator, pool);
+  const auto model = load_transformer(dir, 16, kBlockSize, kernels_, allocator, pool);
   const int64_t vocab = model->config().vocab_size;
   const int64_t n = static_cast<int64_t>(expected.input_ids.size());
   ASSERT_EQ(static_cast<int64_t>(expected.logits.size()), n * vocab);
 
   // Whole prompt at once.
-  SequenceKvCache cache(model->config(), 64, allocator);
+  SequenceRunner sequence(*model, 64, DType::kF32, allocator);
   std::vector<float> logits(n * vocab);
-  model->forward(expected.input_ids, cache, LogitsFor::kAllTokens, logits.data());
+  sequence.append(expected.input_ids, LogitsFor::kAllTokens, logits.data());
   const double error = relative_error(logits.data(), expected.logits.data(), n * vocab);
   RecordProperty("relative_error", std::to_string(error));
   std::printf("%s/%s: max|delta logit| / max|logit| = %.2e (bound %.0e)\n", c.model.c_str(),
@@ -70,11 +73,11 @@ TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
   EXPECT_LE(error, c.tolerance);
 
   // The same prompt through the cache in chunks of 5, 1, 1, ... tokens.
-  SequenceKvCache chunked(model->config(), 64, allocator);
+  SequenceRunner chunked(*model, 64, DType::kF32, allocator);
   std::vector<float> chunk_logits(5 * vocab);
   for (int64_t begin = 0; begin < n;) {
     const int64_t count = begin == 0 ? std::min<int64_t>(5, n) : 1;
-    model->forward({expected.input_ids.data() + begin, static_cast<size_t>(count)}, chunked,
+    chunked.append({expected.input_ids.data() + begin, static_cast<size_t>(count)},
                    LogitsFor::kAllTokens, chunk_logits.data());
     EXPECT_LE(
         relative_error(chunk_logits.data(), expected.logits.data() + begin * vocab, count * vocab),
@@ -86,11 +89,11 @@ TEST_P(TransformerOracleTest, MatchesHuggingFaceDefinition) {
   // Greedy continuation.
   std::vector<int32_t> generated;
   std::vector<float> last(vocab);
-  int32_t next = static_cast<int32_t>(kernels::argmax(logits.data() + (n - 1) * vocab, vocab));
+  int32_t next = static_cast<int32_t>(kernels_.argmax(logits.data() + (n - 1) * vocab, vocab));
   for (size_t i = 0; i < expected.greedy_ids.size(); ++i) {
     generated.push_back(next);
-    model->forward({&next, 1}, cache, LogitsFor::kLastToken, last.data());
-    next = static_cast<int32_t>(kernels::argmax(last.data(), vocab));
+    sequence.append({&next, 1}, LogitsFor::kLastToken, last.data());
+    next = static_cast<int32_t>(kernels_.argmax(last.data(), vocab));
   }
   EXPECT_EQ(generated, expected.greedy_ids);
 }
@@ -120,18 +123,19 @@ TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
   const OracleOutputs prompt = read_expected(dir);
   Allocator allocator;
   ThreadPool pool(2);
-  const auto model = load_transformer(dir, 16, allocator, pool);
+  const kernels::Kernels kernels = kernels::Kernels::select("best");
+  const auto model = load_transformer(dir, 16, kBlockSize, kernels, allocator, pool);
   const ModelConfig& config = model->config();
   RoutingTrace trace(config.num_layers, config.num_experts, config.num_experts_per_token);
   model->set_routing_trace(&trace);
 
   // In two chunks: the trace appends in token order whatever the chunking.
-  SequenceKvCache cache(config, 64, allocator);
+  SequenceRunner sequence(*model, 64, DType::kF32, allocator);
   const int64_t n = static_cast<int64_t>(prompt.input_ids.size());
   std::vector<float> logits(n * config.vocab_size);
   const std::span<const int32_t> ids(prompt.input_ids);
-  model->forward(ids.first(3), cache, LogitsFor::kAllTokens, logits.data());
-  model->forward(ids.subspan(3), cache, LogitsFor::kAllTokens, logits.data());
+  sequence.append(ids.first(3), LogitsFor::kAllTokens, logits.data());
+  sequence.append(ids.subspan(3), LogitsFor::kAllTokens, logits.data());
 
   ASSERT_EQ(expected.shape[0], config.num_layers);
   const int64_t per_layer = n * config.num_experts_per_token;
@@ -144,21 +148,36 @@ TEST(TransformerRoutingTrace, RecordsTheOraclesExpertChoices) {
   }
 
   model->set_routing_trace(nullptr);
-  cache.clear();
-  model->forward(ids, cache, LogitsFor::kLastToken, logits.data());
+  sequence.reset();
+  sequence.append(ids, LogitsFor::kLastToken, logits.data());
   EXPECT_EQ(trace.num_tokens(0), n);
 }
 
 TEST(TransformerRoutingTrace, RejectsATraceOfAnotherShapeOrADenseModel) {
   Allocator allocator;
   ThreadPool pool(1);
-  const auto moe = load_transformer(model_dir("mixtral_f32"), 4, allocator, pool);
+  const kernels::Kernels kernels = kernels::Kernels::select("best");
+  const auto moe =
+      load_transformer(model_dir("mixtral_f32"), 4, kBlockSize, kernels, allocator, pool);
   RoutingTrace wrong(moe->config().num_layers + 1, moe->config().num_experts,
                      moe->config().num_experts_per_token);
-  EXPECT_THROW(moe->set_routing_trace(&wrong), Error);
-  const auto dense = load_transformer(model_dir("llama_f32"), 4, allocator, pool);
+  try {
+    moe->set_routing_trace(&wrong);
+    ADD_FAILURE() << "a trace of another shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not fit the model's"), std::string::npos)
+        << e.what();
+  }
+  const auto dense =
+      load_transformer(model_dir("llama_f32"), 4, kBlockSize, kernels, allocator, pool);
   RoutingTrace any(dense->config().num_layers, 4, 2);
-  EXPECT_THROW(dense->set_routing_trace(&any), Error);
+  try {
+    dense->set_routing_trace(&any);
+    ADD_FAILURE() << "a dense model accepted a routing trace";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has no mixture-of-experts layers"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

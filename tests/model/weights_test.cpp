@@ -55,16 +55,19 @@ TEST(WeightBinder, TransposesConv1DAndConvertsVectors) {
   bias[1] = f32_to_bf16(-2.0f);
   TransformerWeights weights;
   WeightBinder binder(source, allocator, weights);
-  const TensorView t = binder.matrix_transposed("c", 3, 2);  // [out, in]
-  ASSERT_TRUE(t.shape == (Shape{3, 2}));
-  const float* v = t.as<float>();
+  const kernels::Weight t = binder.matrix_transposed("c", 3, 2);  // [out, in]
+  ASSERT_EQ(t.format, kernels::WeightFormat::kF32);
+  ASSERT_EQ(t.rows, 3);
+  ASSERT_EQ(t.cols, 2);
+  const auto* v = static_cast<const float*>(t.data);
   EXPECT_EQ(std::vector<float>(v, v + 6), (std::vector<float>{0, 3, 1, 4, 2, 5}));
   const float* b = binder.vector("b", 2);
   EXPECT_EQ(b[0], 1.5f);
   EXPECT_EQ(b[1], -2.0f);
   EXPECT_EQ(binder.optional_vector("absent", 2), nullptr);
-  const TensorView rows = WeightBinder::row_slice(t, 1, 2);
-  EXPECT_EQ(rows.as<float>()[0], 1.0f);
+  const kernels::Weight rows = t.row_slice(1, 2);
+  EXPECT_EQ(rows.rows, 2);
+  EXPECT_EQ(static_cast<const float*>(rows.data)[0], 1.0f);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #pragma once
-// The three error channels of LocalMoE (see ARCHITECTURE.md):
+// The three error channels of LocalMoE (see CONTRIBUTING.md):
 //   1. bugs            -> LM_CHECK / LM_DCHECK abort with file:line and values;
 //   2. bad input       -> localmoe::Error exceptions with a kind and a context chain;
 //   3. capacity limits -> return values (std::optional, enum class), never here.

@@ -1,10 +1,11 @@
 #pragma once
 // The runtime configuration of LocalMoE: one plain struct per subsystem, each
 // field with a default and a comment. Each struct has one `visit_fields` list;
-// that list alone drives the YAML loader, `--set` overrides, the field listing
-// (`localmoe validate --fields`) and the start-up dump, so a field is declared
-// exactly once. Architecture numbers never live here: they come from the
-// model's own files (ModelConfig). Sizes named *_gb are GiB (2^30 bytes).
+// that list alone drives the YAML loader, `--set` overrides, the command-line
+// flags (config/cli_options.h), the field listing (`localmoe validate
+// --fields`) and the start-up dump, so a field is declared exactly once. Architecture numbers never
+// live here: they come from the model's own files (ModelConfig). Sizes named *_gb are GiB (2^30
+// bytes).
 
 #include <concepts>
 #include <cstdint>
@@ -193,6 +194,26 @@ void visit_fields(Self& c, Visitor&& v) {
   v("placement", c.placement, "round_robin|usage_balanced");
 }
 
+// `runtime:` — process-wide settings: the CPU backend's threads and kernel
+// variant, and the log level.
+struct RuntimeConfig {
+  // Threads of the compute pool; 0 = one per core.
+  int64_t num_threads = 0;
+  // Kernel variant: best (chosen from the CPU's features), generic (the scalar
+  // reference) or a SIMD target such as AVX2; checked when the kernels start.
+  std::string kernels = "best";
+  // Least severe message logged.
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+template <typename Self, typename Visitor>
+requires std::same_as<std::remove_const_t<Self>, RuntimeConfig>
+void visit_fields(Self& c, Visitor&& v) {
+  v("num_threads", c.num_threads, "threads of the compute pool; 0 = one per core");
+  v("kernels", c.kernels, "kernel variant: best, generic, or a SIMD target such as AVX2");
+  v("log_level", c.log_level, "least severe message logged: trace|debug|info|warn|error|off");
+}
+
 // The whole configuration, as loaded and validated once at start-up and then
 // passed by const reference.
 struct Config {
@@ -203,11 +224,25 @@ struct Config {
   std::vector<InstanceConfig> instances;
   ServerConfig server;
   MoeConfig moe;
+  RuntimeConfig runtime;
   // Where it came from ("configs/x.yaml:profile"), for the start-up dump.
   std::string source;
 
   // The served models: `instances`, or one instance made of `engine`.
   std::vector<InstanceConfig> served_instances() const;
 };
+
+// The sections made of plain fields, in file order: v(name, section). `instances`
+// is a list and is handled on its own.
+template <typename Self, typename Visitor>
+requires std::same_as<std::remove_const_t<Self>, Config>
+void visit_sections(Self& c, Visitor&& v) {
+  v("gpu", c.gpu);
+  v("model", c.model);
+  v("engine", c.engine);
+  v("server", c.server);
+  v("moe", c.moe);
+  v("runtime", c.runtime);
+}
 
 }  // namespace localmoe

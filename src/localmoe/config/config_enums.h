@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "localmoe/base/logging.h"
+
 namespace localmoe {
 
 // Format of the weights as the deployment declares it (`model.quantization_type`).
@@ -99,6 +101,20 @@ struct EnumNames<ExpertPlacement> {
   static constexpr std::array<std::pair<std::string_view, ExpertPlacement>, 2> kValues{{
       {"round_robin", ExpertPlacement::kRoundRobin},
       {"usage_balanced", ExpertPlacement::kUsageBalanced},
+  }};
+  static constexpr std::array<RejectedName, 0> kRejected{};
+};
+
+// `runtime.log_level`: LogLevel of base/logging.h.
+template <>
+struct EnumNames<LogLevel> {
+  static constexpr std::array<std::pair<std::string_view, LogLevel>, 6> kValues{{
+      {"trace", LogLevel::kTrace},
+      {"debug", LogLevel::kDebug},
+      {"info", LogLevel::kInfo},
+      {"warn", LogLevel::kWarn},
+      {"error", LogLevel::kError},
+      {"off", LogLevel::kOff},
   }};
   static constexpr std::array<RejectedName, 0> kRejected{};
 };

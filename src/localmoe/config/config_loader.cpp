@@ -38,12 +38,8 @@ class LeafApplier {
       : leaves_(leaves), out_(out), diagnostics_(diagnostics), failed_(failed) {}
 
   void apply() {
-    Config& c = out_.config;
-    apply_section("gpu", c.gpu);
-    apply_section("model", c.model);
-    apply_section("engine", c.engine);
-    apply_section("server", c.server);
-    apply_section("moe", c.moe);
+    visit_sections(out_.config,
+                   [&](const char* section, auto& target) { apply_section(section, target); });
     for (const NoopKey& noop : kNoopKeys) {
       auto it = leaves_.find(std::string(noop.key));
       if (it == leaves_.end()) continue;
@@ -159,12 +155,9 @@ class LeafApplier {
         names.emplace_back(field_name);
       });
     };
-    const Config& c = out_.config;
-    if (section == "gpu") collect(c.gpu);
-    if (section == "model") collect(c.model);
-    if (section == "engine") collect(c.engine);
-    if (section == "server") collect(c.server);
-    if (section == "moe") collect(c.moe);
+    visit_sections(out_.config, [&](const char* name, const auto& target) {
+      if (section == name) collect(target);
+    });
     for (const NoopKey& noop : kNoopKeys) {
       const std::string_view k = noop.key;
       if (k.substr(0, k.find('.')) == section) names.emplace_back(k.substr(k.find('.') + 1));
@@ -220,6 +213,13 @@ void add_override(const std::string& arg, ConfigLeaves& leaves,
   leaves[key] = ConfigLeaf{value, loc, loc};
 }
 
+// `--threads 2` -> a leaf at runtime.num_threads holding the string "2"; the
+// value is not read as YAML, so `--model 'a: b'` stays a path.
+void add_flag(const FlagOverride& flag, ConfigLeaves& leaves) {
+  const SourceLocation loc{flag.flag};
+  leaves[flag.key] = ConfigLeaf{YAML::Node(flag.value), loc, loc};
+}
+
 LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnostics,
                     const std::string& source, const LoadOptions& options) {
   const GetenvFn getenv = options.getenv ? options.getenv : GetenvFn(process_getenv);
@@ -228,6 +228,7 @@ LoadedConfig finish(ConfigLeaves leaves, std::vector<ConfigDiagnostic> diagnosti
     leaves["server.api_key"] = ConfigLeaf{YAML::Node(*key), loc, loc};
   }
   for (const std::string& arg : options.overrides) add_override(arg, leaves, diagnostics);
+  for (const FlagOverride& flag : options.flags) add_flag(flag, leaves);
 
   LoadedConfig out;
   out.config.source = source;

@@ -1,7 +1,8 @@
 #pragma once
 // Builds the one Config of a run: defaults, then the YAML file or profile
 // (with its `extends:` chain), then secrets from the environment
-// (LOCALMOE_API_KEY), then `--set key=value` overrides; then validates it.
+// (LOCALMOE_API_KEY), then `--set key=value` overrides, then command-line
+// flags that set one key each; then validates it.
 // Every problem found on the way is collected and thrown at once as a
 // ConfigError, so a user fixes a file in one pass.
 
@@ -27,12 +28,23 @@ using ResolveModelFn = std::function<std::optional<ModelSpec>(const std::string&
 // The environment variable whose value replaces server.api_key.
 inline constexpr const char* kApiKeyEnv = "LOCALMOE_API_KEY";
 
+// One key set by a command-line flag (config/cli_options.h): `--threads 2` is
+// {"runtime.num_threads", "2", "--threads"}. The value is the flag's text as a
+// plain string, converted like a value written in a file; messages name the flag.
+struct FlagOverride {
+  std::string key;
+  std::string value;
+  std::string flag;
+};
+
 // Where the loader reads from; every outside dependency can be replaced.
 struct LoadOptions {
   // "FILE" or "FILE:PROFILE"; empty = built-in defaults only.
   std::string config_arg;
   // `--set` arguments, applied in order: "engine.max_num_seqs=64" (`vllm.` also accepted).
   std::vector<std::string> overrides;
+  // Flags, applied in order after `overrides`.
+  std::vector<FlagOverride> flags;
   // Reads environment variables; empty = the process environment.
   GetenvFn getenv;
   // Reads config files (the main one and `extends:` targets).

@@ -15,6 +15,8 @@ namespace {
 constexpr double kMaxGiB = 1024.0 * 1024.0;
 constexpr int64_t kMaxTokens = int64_t{1} << 24;
 constexpr int64_t kMaxSeqs = int64_t{1} << 20;
+// Beyond the cores of any machine we run on; the pool would start them all.
+constexpr int64_t kMaxThreads = 1024;
 
 std::string divisors_up_to(int64_t n, int64_t limit) {
   std::string out;
@@ -47,6 +49,7 @@ class Validator {
     check_model_section();
     check_server();
     check_moe_ranges();
+    check_runtime();
     if (c_.instances.empty()) {
       check_engine(c_.engine, "engine");
     } else {
@@ -104,6 +107,18 @@ class Validator {
     if (c_.gpu.temperature_threshold <= 0 || c_.gpu.temperature_threshold > 125) {
       error("gpu.temperature_threshold", "must be in (0, 125] degrees Celsius, got " +
                                              to_yaml_text(c_.gpu.temperature_threshold));
+    }
+  }
+
+  void check_runtime() {
+    const RuntimeConfig& r = c_.runtime;
+    if (r.num_threads < 0 || r.num_threads > kMaxThreads) {
+      error("runtime.num_threads", "must be in [0, " + std::to_string(kMaxThreads) +
+                                       "] (0 = one per core), got " +
+                                       std::to_string(r.num_threads));
+    }
+    if (r.kernels.empty()) {
+      error("runtime.kernels", "must name a kernel variant: best, generic, or a SIMD target");
     }
   }
 
@@ -410,8 +425,7 @@ class Validator {
                      "in config.json) but " +
                      spec.id + " holds plain weights; point model_name at an " +
                      std::string(enum_name(*e.quantization)) +
-                     " checkpoint, produce one with `localmoe quantize`, "
-                     "or use fp8 / int8, which quantize at load");
+                     " checkpoint, or use fp8 / int8, which quantize at load");
       return;
     }
     // Grouped formats: each device's slice of a row-parallel input must hold whole groups.

@@ -1,11 +1,12 @@
 #include "localmoe/config/config_yaml.h"
 
-#include "localmoe/config/config_fields.h"
-
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "localmoe/config/config.h"
+#include "localmoe/config/config_fields.h"
 
 namespace localmoe {
 namespace {
@@ -292,8 +293,15 @@ std::optional<std::string> read_config_file(const fs::path& path) {
 }
 
 const std::vector<std::string>& config_section_names() {
-  static const std::vector<std::string> kNames{"gpu",       "model",  "engine",
-                                               "instances", "server", "moe"};
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    const Config defaults;
+    visit_sections(defaults, [&](const char* name, const auto&) {
+      names.emplace_back(name);
+      if (names.back() == "engine") names.emplace_back("instances");
+    });
+    return names;
+  }();
   return kNames;
 }
 

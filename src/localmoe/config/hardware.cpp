@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "localmoe/base/cpu_features.h"
+#include "localmoe/base/error.h"
+#include "localmoe/config/config_diagnostic.h"
 
 namespace localmoe {
 namespace {
@@ -150,6 +152,16 @@ std::optional<HardwareSpec> find_hardware(std::string_view id) {
     if (h.id == wanted) return h;
   }
   return std::nullopt;
+}
+
+HardwareSpec hardware_by_id(std::string_view id) {
+  if (std::optional<HardwareSpec> hw = find_hardware(id)) return *hw;
+  const std::vector<std::string> ids = hardware_ids();
+  std::string known;
+  for (const std::string& name : ids) known += (known.empty() ? "" : ", ") + name;
+  const std::string near = closest_match(normalize_id(id), ids);
+  throw make_error(ErrorKind::kInvalidArgument, "unknown hardware '", id, "'",
+                   near.empty() ? "" : "; did you mean '" + near + "'?", " (known: ", known, ")");
 }
 
 int64_t local_ram_bytes() {

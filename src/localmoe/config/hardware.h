@@ -45,6 +45,10 @@ std::vector<std::string> hardware_ids();
 // for "cpu". nullopt for an unknown id.
 std::optional<HardwareSpec> find_hardware(std::string_view id);
 
+// find_hardware for an id a user gave: throws Error(kInvalidArgument) for an
+// unknown one, naming the closest known id and all of them.
+HardwareSpec hardware_by_id(std::string_view id);
+
 // The local machine: cores, ISA, physical RAM, and a read bandwidth measured
 // over `probe_bytes` (best of a few passes with one thread per core).
 HardwareSpec probe_local_cpu(int64_t probe_bytes = int64_t{256} << 20);

@@ -5,8 +5,8 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/engine/sampler.h"
+#include "localmoe/engine/sequence_runner.h"
 #include "localmoe/engine/token_ids.h"
-#include "localmoe/model/sequence_kv_cache.h"
 
 namespace localmoe {
 namespace {
@@ -39,8 +39,8 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
   // no cache slot of its own.
   const int64_t max_new =
       std::min(params.max_tokens, config.max_position_embeddings - prompt_tokens);
-  SequenceKvCache cache(config, prompt_tokens + max_new, allocator_);
-  Sampler sampler(params, config.vocab_size);
+  SequenceRunner sequence(model_, prompt_tokens + max_new, DType::kF32, allocator_);
+  Sampler sampler(params, config.vocab_size, model_.kernels());
   std::vector<float> logits(static_cast<size_t>(config.vocab_size));
 
   GenerationResult result;
@@ -50,7 +50,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
   auto start = std::chrono::steady_clock::now();
   for (int64_t begin = 0; begin < prompt_tokens; begin += model_.max_batch_tokens()) {
     const int64_t count = std::min(model_.max_batch_tokens(), prompt_tokens - begin);
-    model_.forward(prompt.subspan(begin, count), cache, LogitsFor::kLastToken, logits.data());
+    sequence.append(prompt.subspan(begin, count), LogitsFor::kLastToken, logits.data());
   }
   result.prefill_seconds = seconds_since(start);
 
@@ -65,7 +65,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt,
     }
     if (step + 1 == max_new) break;
     if (step == 0) start = std::chrono::steady_clock::now();
-    model_.forward({&token, 1}, cache, LogitsFor::kLastToken, logits.data());
+    sequence.append({&token, 1}, LogitsFor::kLastToken, logits.data());
   }
   result.decode_seconds = result.token_ids.size() > 1 ? seconds_since(start) : 0.0;
   return result;

@@ -6,9 +6,8 @@
 #include <vector>
 
 #include "localmoe/base/error.h"
+#include "localmoe/engine/sequence_runner.h"
 #include "localmoe/engine/token_ids.h"
-#include "localmoe/kernels/kernels.h"
-#include "localmoe/model/sequence_kv_cache.h"
 
 namespace localmoe {
 
@@ -31,22 +30,22 @@ PerplexityResult evaluate_perplexity(Transformer& model, std::span<const int32_t
   validate_token_ids(tokens, config.vocab_size, "text");
   const int64_t vocab = config.vocab_size;
   const int64_t chunk = model.max_batch_tokens();
-  SequenceKvCache cache(config, context, allocator);
+  SequenceRunner sequence(model, context, DType::kF32, allocator);
   std::vector<float> logits(static_cast<size_t>(chunk * vocab));
 
   PerplexityResult result;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t window = 0; window < total; window += context) {
     const int64_t window_end = std::min(total, window + context);
-    cache.clear();
+    sequence.reset();
     for (int64_t begin = window; begin < window_end; begin += chunk) {
       const int64_t count = std::min(chunk, window_end - begin);
-      model.forward(tokens.subspan(begin, count), cache, LogitsFor::kAllTokens, logits.data());
+      sequence.append(tokens.subspan(begin, count), LogitsFor::kAllTokens, logits.data());
       // Row r predicts token begin + r + 1, when that token is in the window.
       for (int64_t r = 0; r < count && begin + r + 1 < window_end; ++r) {
         float* row = logits.data() + r * vocab;
         const float target_logit = row[tokens[begin + r + 1]];
-        const float log_normalizer = kernels::softmax(row, vocab);
+        const float log_normalizer = model.kernels().softmax(row, vocab);
         result.negative_log_likelihood += static_cast<double>(log_normalizer) - target_logit;
         ++result.tokens_scored;
       }

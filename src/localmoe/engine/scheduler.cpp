@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include <spdlog/spdlog.h>
-
 #include "localmoe/base/error.h"
+#include "localmoe/base/logging.h"
 
 namespace localmoe {
 namespace {
@@ -100,15 +99,16 @@ Request& Scheduler::add_request(RequestId id, std::vector<int32_t> prompt_token_
   requests_.emplace(id, std::move(request));
   waiting_.push_back(&r);  // the latest arrival: waiting_ stays in arrival order
   num_prompt_tokens_ += prompt;
-  spdlog::debug("scheduler: request {} queued ({} prompt tokens, max_tokens {})", id, prompt,
-                params.max_tokens);
+  log_at(LogLevel::kDebug, "scheduler: request ", id, " queued (", prompt,
+         " prompt tokens, max_tokens ", params.max_tokens, ")");
   return r;
 }
 
 bool Scheduler::abort(RequestId id) {
   Request* r = find(id);
   if (r == nullptr || r->is_finished()) return false;
-  spdlog::debug("scheduler: request {} aborted while {}", id, request_status_name(r->status()));
+  log_at(LogLevel::kDebug, "scheduler: request ", id, " aborted while ",
+         request_status_name(r->status()));
   finish(*r, RequestStatus::kFinishedAborted);
   return true;
 }
@@ -160,9 +160,10 @@ void Scheduler::add_scheduled(Request& request, int64_t num_tokens,
   out_.requests.push_back(ScheduledRequest{&request, request.id(), request.num_computed_tokens(),
                                            num_tokens, block_table, samples});
   out_.num_scheduled_tokens += num_tokens;
-  spdlog::debug("scheduler: request {} runs tokens [{}, {}) of {} over {} blocks{}", request.id(),
-                request.num_computed_tokens(), request.num_computed_tokens() + num_tokens,
-                request.num_tokens(), block_table.size(), samples ? ", samples" : "");
+  log_at(LogLevel::kDebug, "scheduler: request ", request.id(), " runs tokens [",
+         request.num_computed_tokens(), ", ", request.num_computed_tokens() + num_tokens, ") of ",
+         request.num_tokens(), " over ", block_table.size(), " blocks",
+         (samples ? ", samples" : ""));
 }
 
 const SchedulerOutput& Scheduler::schedule() {
@@ -191,7 +192,7 @@ const SchedulerOutput& Scheduler::schedule() {
     const int64_t n =
         tokens_to_schedule(r.num_tokens() - r.num_computed_tokens(), budget - reserved);
     if (n == 0) {
-      spdlog::debug("scheduler: request {} waits for token budget", r.id());
+      log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " waits for token budget");
       continue;
     }
     while (true) {
@@ -232,7 +233,8 @@ bool Scheduler::admit(Request& r, int64_t& budget) {
     if (n == 0 || !kv_.swap_in(r.id(), r.num_computed_tokens() + n, out_.swap_in)) return false;
     table = kv_.block_table(r.id());
     --num_swapped_;
-    spdlog::debug("scheduler: request {} swapped back in ({} blocks)", r.id(), table.size());
+    log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " swapped back in (", table.size(),
+           " blocks)");
   } else {
     const PrefixHit hit = kv_.get_computed_blocks(r.token_ids());
     LM_CHECK_EQ(r.num_computed_tokens(), int64_t{0});
@@ -240,8 +242,8 @@ bool Scheduler::admit(Request& r, int64_t& budget) {
     if (n == 0) return false;
     const auto allocated = kv_.allocate_slots(r.id(), hit.num_tokens + n, hit);
     if (!allocated) {
-      spdlog::debug("scheduler: request {} waits for blocks ({} free)", r.id(),
-                    kv_.num_free_blocks());
+      log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " waits for blocks (",
+             kv_.num_free_blocks(), " free)");
       return false;
     }
     table = *allocated;
@@ -250,8 +252,8 @@ bool Scheduler::admit(Request& r, int64_t& budget) {
       r.num_cached_prompt_tokens_ = std::min(hit.num_tokens, r.num_prompt_tokens());
       r.admitted_before_ = true;
     }
-    spdlog::debug("scheduler: request {} admitted, {} tokens from the prefix cache", r.id(),
-                  hit.num_tokens);
+    log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " admitted, ", hit.num_tokens,
+           " tokens from the prefix cache");
   }
   r.status_ = RequestStatus::kRunning;
   insert_running(r);
@@ -279,8 +281,9 @@ void Scheduler::preempt(Request& r) {
   ++r.num_preemptions_;
   insert_waiting(r);
   out_.preempted.push_back(r.id());
-  spdlog::debug("scheduler: request {} preempted by {} ({} tokens computed, {} to recompute)",
-                r.id(), swap ? "swap" : "recompute", r.num_computed_tokens(), recompute);
+  log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " preempted by ",
+         (swap ? "swap" : "recompute"), " (", r.num_computed_tokens(), " tokens computed, ",
+         recompute, " to recompute)");
 }
 
 void Scheduler::update_from_output(std::span<const StepOutcome> outcomes) {
@@ -301,8 +304,8 @@ void Scheduler::update_from_output(std::span<const StepOutcome> outcomes) {
     r.append_output_token(*o.token);
     ++num_generated_tokens_;
     if (o.finish) {
-      spdlog::debug("scheduler: request {} finished ({}) after {} tokens", r.id(),
-                    finish_reason_name(*o.finish), r.num_output_tokens());
+      log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " finished (",
+             finish_reason_name(*o.finish), ") after ", r.num_output_tokens(), " tokens");
       finish(r, *o.finish == FinishReason::kStop ? RequestStatus::kFinishedStopped
                                                  : RequestStatus::kFinishedLength);
     } else {
@@ -340,8 +343,8 @@ bool Scheduler::fork(RequestId parent_id, RequestId child_id, int32_t child_last
   running_.push_back(child.get());  // the latest arrival
   requests_.emplace(child_id, std::move(child));
   if (forked->copy) pending_copies_.push_back(*forked->copy);
-  spdlog::debug("scheduler: request {} forked from {}{}", child_id, parent_id,
-                forked->copy ? ", partial block copied" : "");
+  log_at(LogLevel::kDebug, "scheduler: request ", child_id, " forked from ", parent_id,
+         (forked->copy ? ", partial block copied" : ""));
   return true;
 }
 

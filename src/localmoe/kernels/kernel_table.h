@@ -1,22 +1,42 @@
 #pragma once
 // Internal to kernels/: the per-variant entry points. Each works on a slice
-// (rows of a matrix, one vector) on the calling thread; kernels.cpp splits
-// work across the pool, so threading is written once for all variants.
+// (rows of a matrix, one vector, one attention work item) on the calling
+// thread; kernels.cpp and matmul.cpp split work across the pool, so threading
+// is written once for all variants.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "localmoe/base/tensor.h"
+#include "localmoe/base/dtype.h"
+#include "localmoe/kernels/paged_attention.h"
+#include "localmoe/kernels/weight.h"
 
 namespace localmoe::kernels {
 
+// y[t * ldy + n] = dot(x[t, :], w[n, :]) for n in [row_begin, row_end).
+using MatmulRowsFn = void (*)(const Weight& w, const float* x, int64_t num_tokens,
+                              int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
+// The same for t in [token_begin, token_end) only: one block of a product
+// over many tokens, cache-blocked so each weight is read once per block.
+// The variant packs x's tokens into a per-thread buffer; reuse_packed_x
+// says the previous call on this thread packed the same x, tokens and cols
+// (another row range or another weight of the same matmul_many), so it can
+// skip that.
+using MatmulBlockFn = void (*)(const Weight& w, const float* x, int64_t token_begin,
+                               int64_t token_end, int64_t row_begin, int64_t row_end, float* y,
+                               int64_t ldy, bool reuse_packed_x);
+
 struct KernelTable {
   std::string_view name;
-  // y[t * ldy + n] = dot(x[t, :], w[n, :]) for n in [row_begin, row_end).
-  void (*matmul_rows)(const TensorView& w, const float* x, int64_t num_tokens, int64_t row_begin,
-                      int64_t row_end, float* y, int64_t ldy);
+  // One entry per WeightFormat, indexed by its value. matmul_rows serves
+  // batch-1 decode (a streaming matrix-vector product); matmul_block serves
+  // two tokens and more, and is all null in a variant without a GEMM (the
+  // scalar reference), whose matmul_rows then serves every token count.
+  std::array<MatmulRowsFn, kNumWeightFormats> matmul_rows;
+  std::array<MatmulBlockFn, kNumWeightFormats> matmul_block{};
   void (*rms_norm_row)(const float* x, const float* weight, float eps, int64_t dim, float* out);
   void (*layer_norm_row)(const float* x, const float* weight, const float* bias, float eps,
                          int64_t dim, float* out);
@@ -26,21 +46,34 @@ struct KernelTable {
   // y += a * x
   void (*axpy)(float a, const float* x, int64_t n, float* y);
   float (*sum)(const float* x, int64_t n);
+  // n elements of `dtype` (F32, F16, BF16) widened to f32.
+  void (*to_f32)(const void* src, DType dtype, int64_t n, float* out);
+  // n f32 values rounded to nearest even in `dtype` (F32, F16, BF16).
+  void (*from_f32)(const float* src, int64_t n, DType dtype, void* out);
+  // rotate_half RoPE of num_heads vectors [num_heads, head_dim] in place with
+  // one position's cos / sin [head_dim / 2].
+  void (*rope_heads)(float* x, int64_t num_heads, int64_t head_dim, const float* cos,
+                     const float* sin);
+  // In-place softmax; returns log of the normalizer.
+  float (*softmax)(float* x, int64_t n);
+  int64_t (*argmax)(const float* x, int64_t n);
+  // Query tokens [q_begin, q_end) of sequence `seq` (all of them belong to
+  // it, positions increasing) against KV head `kv_head`, for every query
+  // head of its group. scratch: paged_attention_scratch_floats() floats.
+  void (*paged_attention)(const PagedAttentionArgs& args, int64_t seq, int64_t kv_head,
+                          int64_t q_begin, int64_t q_end, float* scratch);
   // Independent FMA chains in registers; returns the FLOPs performed.
   double (*fma_peak_probe)(int64_t iterations);
 };
 
 // The scalar reference, correct everywhere.
 const KernelTable& generic_kernels();
-// Highway's dynamic dispatch over its compiled targets; `target_name` is the
-// Highway target in use ("AVX3", "AVX2", ...).
-const KernelTable& highway_kernels();
-// The same with decode's matrix-vector products prefetching their weight
-// stream in software (kernels.cpp says on which CPUs that pays).
-const KernelTable& highway_prefetching_kernels();
-// Highway targets this CPU supports among those compiled, best first, and a
-// way to pin one (hwy::SetSupportedTargetsForTest underneath).
-std::vector<std::string> highway_targets();
-void pin_highway_target(std::string_view target_name);
+
+// Highway targets compiled in and supported by this CPU, best first
+// (HWY_* target bits).
+std::vector<int64_t> highway_targets();
+// The table of one Highway target; `prefetching` selects decode's matrix-
+// vector products that prefetch their weight stream in software.
+KernelTable highway_kernels(int64_t target, bool prefetching);
 
 }  // namespace localmoe::kernels

@@ -1,30 +1,18 @@
 // Variant selection, and the work split across the thread pool, written once
 // for every variant: a variant only computes slices on the calling thread.
+// The matrix products' split lives in matmul.cpp.
 
 #include "localmoe/kernels/kernels.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
+#include "hwy/targets.h"
 #include "localmoe/base/cpu_features.h"
 #include "localmoe/base/error.h"
-#include "localmoe/kernels/kernel_table.h"
 
 namespace localmoe::kernels {
 namespace {
-
-// Filled once at start-up (or by tests between cases); read-only afterwards.
-const KernelTable* g_table = nullptr;
-std::string g_variant_name;
-
-const KernelTable& table() {
-  if (g_table == nullptr) select_variant("best");
-  return *g_table;
-}
-
-// Rows are split in multiples of this, the matmul variants' row tile.
-constexpr int64_t kRowGrain = 4;
 
 // Every Highway target also comes as "<TARGET>_PREFETCH": decode's weight
 // stream prefetched in software, BF16 read as even/odd halves of 32-bit
@@ -43,138 +31,68 @@ bool prefetch_pays_here() {
 
 // ---- variant selection -------------------------------------------------------
 
-std::vector<std::string> available_variants() {
+std::vector<std::string> Kernels::available() {
   std::vector<std::string> names;
-  for (const std::string& target : highway_targets()) {
-    const std::string prefetching = target + std::string(kPrefetchSuffix);
-    if (prefetch_pays_here()) {
-      names.push_back(prefetching);
-      names.push_back(target);
-    } else {
-      names.push_back(target);
-      names.push_back(prefetching);
-    }
+  for (int64_t target : highway_targets()) {
+    const std::string plain = hwy::TargetName(target);
+    const std::string prefetching = plain + std::string(kPrefetchSuffix);
+    names.push_back(prefetch_pays_here() ? prefetching : plain);
+    names.push_back(prefetch_pays_here() ? plain : prefetching);
   }
   names.emplace_back("generic");
   return names;
 }
 
-void select_variant(std::string_view name) {
-  const std::vector<std::string> names = available_variants();
+Kernels Kernels::select(std::string_view name) {
+  const std::vector<std::string> names = available();
   const std::string chosen = name == "best" ? names.front() : std::string(name);
-  if (std::find(names.begin(), names.end(), chosen) == names.end()) {
-    std::string list;
-    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw make_error(ErrorKind::kInvalidArgument, "kernel variant '", name,
-                     "' is not available on this CPU (available: best, ", list, ")");
-  }
-  if (chosen == "generic") {
-    g_table = &generic_kernels();
-  } else if (chosen.ends_with(kPrefetchSuffix)) {
-    pin_highway_target(std::string_view(chosen).substr(0, chosen.size() - kPrefetchSuffix.size()));
-    g_table = &highway_prefetching_kernels();
-  } else {
-    pin_highway_target(chosen);
-    g_table = &highway_kernels();
-  }
-  g_variant_name = chosen;
-}
-
-std::string_view current_variant() {
-  table();
-  return g_variant_name;
-}
-
-// ---- matrix products ---------------------------------------------------------
-
-void matmul(const TensorView& w, const float* x, int64_t num_tokens, float* y, int64_t ldy,
-            ThreadPool& pool) {
-  const MatmulTarget target{&w, y, ldy};
-  matmul_many({&target, 1}, x, num_tokens, pool);
-}
-
-void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t num_tokens,
-                 ThreadPool& pool) {
-  int64_t total_rows = 0;
-  for (const MatmulTarget& target : targets) {
-    LM_CHECK_EQ(target.w->shape.rank(), 2);
-    LM_CHECK_EQ(target.w->cols(), targets[0].w->cols());
-    LM_CHECK_GE(target.ldy, target.w->rows());
-    total_rows += target.w->rows();
-  }
-  const KernelTable& kernels = table();
-  // Threads take chunks of the stacked rows of all targets as they finish:
-  // each chunk is still one long sequential stream.
-  pool.parallel_for_balanced(total_rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
-    int64_t offset = 0;
-    for (const MatmulTarget& target : targets) {
-      const int64_t rows = target.w->rows();
-      const int64_t lo = std::max(begin, offset) - offset;
-      const int64_t hi = std::min(end, offset + rows) - offset;
-      if (lo < hi) kernels.matmul_rows(*target.w, x, num_tokens, lo, hi, target.y, target.ldy);
-      offset += rows;
+  if (chosen == "generic") return Kernels(generic_kernels(), chosen);
+  for (int64_t target : highway_targets()) {
+    const std::string plain = hwy::TargetName(target);
+    if (chosen == plain) return Kernels(highway_kernels(target, /*prefetching=*/false), chosen);
+    if (chosen == plain + std::string(kPrefetchSuffix)) {
+      return Kernels(highway_kernels(target, /*prefetching=*/true), chosen);
     }
-  });
-}
-
-void add_bias(const float* bias, int64_t num_tokens, int64_t dim, int64_t ldy, float* y) {
-  for (int64_t t = 0; t < num_tokens; ++t) add(bias, dim, y + t * ldy);
+  }
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw make_error(ErrorKind::kInvalidArgument, "kernel variant '", name,
+                   "' is not available on this CPU (available: best, ", list, ")");
 }
 
 // ---- normalization -----------------------------------------------------------
 
-void rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
-              float* out) {
-  const KernelTable& kernels = table();
+void Kernels::rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
+                       float* out) const {
   for (int64_t r = 0; r < rows; ++r)
-    kernels.rms_norm_row(x + r * dim, weight, eps, dim, out + r * dim);
+    table_.rms_norm_row(x + r * dim, weight, eps, dim, out + r * dim);
 }
 
-void layer_norm(const float* x, const float* weight, const float* bias, float eps, int64_t rows,
-                int64_t dim, float* out) {
-  const KernelTable& kernels = table();
+void Kernels::layer_norm(const float* x, const float* weight, const float* bias, float eps,
+                         int64_t rows, int64_t dim, float* out) const {
   for (int64_t r = 0; r < rows; ++r) {
-    kernels.layer_norm_row(x + r * dim, weight, bias, eps, dim, out + r * dim);
+    table_.layer_norm_row(x + r * dim, weight, bias, eps, dim, out + r * dim);
   }
 }
 
-// ---- element-wise ------------------------------------------------------------
-
-void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
-  table().silu_mul(gate, up, n, out);
+void Kernels::add_bias(const float* bias, int64_t num_tokens, int64_t dim, int64_t ldy,
+                       float* y) const {
+  for (int64_t t = 0; t < num_tokens; ++t) add(bias, dim, y + t * ldy);
 }
 
-void gelu_tanh(const float* x, int64_t n, float* out) {
-  table().gelu_tanh(x, n, out);
-}
+// ---- embeddings, positions and the KV cache ----------------------------------
 
-void add(const float* x, int64_t n, float* y) {
-  table().axpy(1.0f, x, n, y);
-}
-
-void axpy(float a, const float* x, int64_t n, float* y) {
-  table().axpy(a, x, n, y);
-}
-
-float sum(const float* x, int64_t n) {
-  return table().sum(x, n);
-}
-
-// ---- embeddings and positions ------------------------------------------------
-
-void embedding(const TensorView& table_view, const int32_t* ids, int64_t num_tokens, float* out) {
-  const int64_t dim = table_view.cols();
+void Kernels::embedding(const TensorView& table, const int32_t* ids, int64_t num_tokens,
+                        float* out) const {
+  const int64_t dim = table.cols();
   for (int64_t t = 0; t < num_tokens; ++t) {
-    LM_CHECK(ids[t] >= 0 && ids[t] < table_view.rows());
-    const size_t base = static_cast<size_t>(ids[t]) * static_cast<size_t>(dim);
-    for (int64_t i = 0; i < dim; ++i) {
-      out[t * dim + i] = load_as_f32(table_view.data, table_view.dtype, base + i);
-    }
+    LM_CHECK(ids[t] >= 0 && ids[t] < table.rows());
+    table_.to_f32(table.row(ids[t]), table.dtype, dim, out + t * dim);
   }
 }
 
-void rope(float* x, const int32_t* positions, int64_t num_tokens, int64_t num_heads,
-          int64_t head_dim, const double* inv_freq, double position_scale) {
+void Kernels::rope(float* x, const int32_t* positions, int64_t num_tokens, int64_t num_heads,
+                   int64_t head_dim, const double* inv_freq, double position_scale) const {
   const int64_t half = head_dim / 2;
   constexpr int64_t kMaxHalf = 512;
   LM_CHECK_LE(half, kMaxHalf);
@@ -189,75 +107,89 @@ void rope(float* x, const int32_t* positions, int64_t num_tokens, int64_t num_he
       cos_table[i] = static_cast<float>(std::cos(angle));
       sin_table[i] = static_cast<float>(std::sin(angle));
     }
-    for (int64_t h = 0; h < num_heads; ++h) {
-      float* v = x + (t * num_heads + h) * head_dim;
-      for (int64_t i = 0; i < half; ++i) {
-        const float x1 = v[i];
-        const float x2 = v[i + half];
-        v[i] = x1 * cos_table[i] - x2 * sin_table[i];
-        v[i + half] = x2 * cos_table[i] + x1 * sin_table[i];
-      }
-    }
+    table_.rope_heads(x + t * num_heads * head_dim, num_heads, head_dim, cos_table, sin_table);
   }
 }
 
-// ---- attention ---------------------------------------------------------------
+void Kernels::store_kv(const PagedKvLayer& kv, const float* keys, const float* values,
+                       const int64_t* slot_mapping, int64_t num_tokens) const {
+  const int64_t kv_dim = kv.num_kv_heads * kv.head_dim;
+  const size_t slot_bytes = static_cast<size_t>(kv_dim) * dtype_size(kv.dtype);
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    LM_DCHECK(slot_mapping[t] >= 0);
+    const size_t offset = static_cast<size_t>(slot_mapping[t]) * slot_bytes;
+    table_.from_f32(keys + t * kv_dim, kv_dim, kv.dtype, static_cast<uint8_t*>(kv.keys) + offset);
+    table_.from_f32(values + t * kv_dim, kv_dim, kv.dtype,
+                    static_cast<uint8_t*>(kv.values) + offset);
+  }
+}
 
-void attention(const AttentionArgs& a, ThreadPool& pool) {
-  LM_CHECK_EQ(a.num_heads % a.num_kv_heads, 0);
-  const int64_t group = a.num_heads / a.num_kv_heads;
-  const int64_t kv_stride = a.num_kv_heads * a.head_dim;
-  const KernelTable& kernels = table();
-  pool.parallel_for(a.num_tokens * a.num_heads, 1, [&](int64_t begin, int64_t end, int thread) {
-    float* scores = a.scratch + thread * a.scratch_stride;
-    for (int64_t index = begin; index < end; ++index) {
-      const int64_t t = index / a.num_heads;
-      const int64_t h = index % a.num_heads;
-      const int64_t position = a.positions[t];
-      LM_DCHECK_LT(position, a.scratch_stride);
-      const int64_t first =
-          a.sliding_window > 0 ? std::max<int64_t>(0, position - a.sliding_window + 1) : 0;
-      const int64_t count = position - first + 1;
-      const float* q = a.q + (t * a.num_heads + h) * a.head_dim;
-      const int64_t kv_offset = (h / group) * a.head_dim;
-      for (int64_t j = 0; j < count; ++j) {
-        scores[j] =
-            kernels.dot(q, a.k_cache + (first + j) * kv_stride + kv_offset, a.head_dim) * a.scale;
+void Kernels::paged_attention(const PagedAttentionArgs& a, float* scratch, int64_t scratch_stride,
+                              ThreadPool& pool) const {
+  LM_CHECK_EQ(a.num_heads % a.kv.num_kv_heads, 0);
+  // Work items: (sequence, KV head, tile of that sequence's queries). A
+  // decode step has one tile per sequence and KV head; a long prefill many.
+  // Items are enumerated by a flat index so threads balance them.
+  int64_t tiles = 0;
+  for (int64_t s = 0; s < a.num_seqs; ++s) {
+    const int64_t queries = a.query_start[s + 1] - a.query_start[s];
+    tiles += (queries + kAttentionQueryTile - 1) / kAttentionQueryTile;
+  }
+  const int64_t kv_heads = a.kv.num_kv_heads;
+  const int64_t items = tiles * kv_heads;
+  pool.parallel_for_balanced(items, 1, [&](int64_t begin, int64_t end, int thread) {
+    float* thread_scratch = scratch + thread * scratch_stride;
+    // Walk to the tile of `begin` once, then step through consecutive items.
+    int64_t seq = 0;
+    int64_t tile_in_seq = 0;
+    int64_t tile = begin / kv_heads;
+    int64_t kv_head = begin % kv_heads;
+    for (int64_t skipped = 0;;) {
+      const int64_t queries = a.query_start[seq + 1] - a.query_start[seq];
+      const int64_t seq_tiles = (queries + kAttentionQueryTile - 1) / kAttentionQueryTile;
+      if (skipped + seq_tiles > tile) {
+        tile_in_seq = tile - skipped;
+        break;
       }
-      softmax(scores, count);
-      float* out = a.out + (t * a.num_heads + h) * a.head_dim;
-      std::fill(out, out + a.head_dim, 0.0f);
-      for (int64_t j = 0; j < count; ++j) {
-        kernels.axpy(scores[j], a.v_cache + (first + j) * kv_stride + kv_offset, a.head_dim, out);
+      skipped += seq_tiles;
+      ++seq;
+    }
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t q_begin = a.query_start[seq] + tile_in_seq * kAttentionQueryTile;
+      const int64_t q_end =
+          std::min<int64_t>(q_begin + kAttentionQueryTile, a.query_start[seq + 1]);
+      table_.paged_attention(a, seq, kv_head, q_begin, q_end, thread_scratch);
+      if (++kv_head == kv_heads) {
+        kv_head = 0;
+        if (q_end == a.query_start[seq + 1]) {
+          tile_in_seq = 0;
+          do {
+            ++seq;
+          } while (seq < a.num_seqs && a.query_start[seq + 1] == a.query_start[seq]);
+        } else {
+          ++tile_in_seq;
+        }
       }
     }
   });
 }
 
-// ---- hardware limits ---------------------------------------------------------
-
-double fma_peak_probe(int64_t iterations) {
-  return table().fma_peak_probe(iterations);
+int64_t paged_attention_scratch_floats(int64_t num_heads, int64_t num_kv_heads, int64_t head_dim,
+                                       int64_t block_size, int64_t max_context) {
+  const int64_t rows = kAttentionQueryTile * (num_heads / num_kv_heads);
+  // The reference: one score per key. The tiled kernel: accumulators, running
+  // max and sum per query row, one block of K and V widened to f32, and the
+  // scores of one block per row.
+  const int64_t reference = max_context;
+  const int64_t tiled = rows * head_dim + 2 * rows + 2 * block_size * head_dim + rows * block_size;
+  return std::max(reference, tiled) + 16;  // + 16: room to align each thread's slice
 }
 
 // ---- sampling helpers --------------------------------------------------------
 
-float softmax(float* x, int64_t n) {
-  float max_value = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) max_value = std::max(max_value, x[i]);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_value);
-    sum += x[i];
-  }
-  const float inv_sum = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv_sum;
-  return max_value + static_cast<float>(std::log(sum));
-}
-
-int64_t argmax(const float* x, int64_t n) {
+int64_t Kernels::argmax(const float* x, int64_t n) const {
   LM_CHECK_GT(n, 0);
-  return std::max_element(x, x + n) - x;
+  return table_.argmax(x, n);
 }
 
 }  // namespace localmoe::kernels

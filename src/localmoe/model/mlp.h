@@ -6,6 +6,7 @@
 
 #include "localmoe/base/thread_pool.h"
 #include "localmoe/config/model_config.h"
+#include "localmoe/kernels/kernels.h"
 #include "localmoe/model/weights.h"
 
 namespace localmoe {
@@ -23,7 +24,7 @@ class Mlp {
 
   // x: [n, hidden] normalized input; out: [n, hidden].
   void forward(const MlpWeights& w, const float* x, int64_t n, float* workspace, float* out,
-               ThreadPool& pool) const;
+               const kernels::Kernels& k, ThreadPool& pool) const;
 
  private:
   int64_t hidden_;

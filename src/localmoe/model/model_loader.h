@@ -13,7 +13,8 @@ namespace localmoe {
 
 // Throws Error with the file and tensor in its context for any bad input.
 std::unique_ptr<Transformer> load_transformer(const std::string& model_dir,
-                                              int64_t max_batch_tokens, Allocator& allocator,
+                                              int64_t max_batch_tokens, int64_t block_size,
+                                              const kernels::Kernels& kernels, Allocator& allocator,
                                               ThreadPool& pool);
 
 }  // namespace localmoe

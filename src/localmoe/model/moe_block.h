@@ -24,7 +24,8 @@ class MoeBlock {
   // x: [n, hidden] normalized input; out: [n, hidden]. When `trace` is set,
   // the experts chosen for the n tokens are appended to its `layer` record.
   void forward(const MoeWeights& w, const float* x, int64_t n, float* workspace, float* out,
-               ThreadPool& pool, RoutingTrace* trace = nullptr, int64_t layer = 0) const;
+               const kernels::Kernels& k, ThreadPool& pool, RoutingTrace* trace = nullptr,
+               int64_t layer = 0) const;
 
  private:
   int64_t hidden_;

@@ -14,11 +14,12 @@ class Norm {
   explicit Norm(const ModelConfig& config) : kind_(config.norm), eps_(config.norm_eps) {}
 
   // out[r, :] = norm(x[r, :]) for r < rows.
-  void apply(const NormWeights& w, const float* x, int64_t rows, int64_t dim, float* out) const {
+  void apply(const NormWeights& w, const float* x, int64_t rows, int64_t dim, float* out,
+             const kernels::Kernels& k) const {
     if (kind_ == NormKind::kRmsNorm) {
-      kernels::rms_norm(x, w.weight, eps_, rows, dim, out);
+      k.rms_norm(x, w.weight, eps_, rows, dim, out);
     } else {
-      kernels::layer_norm(x, w.weight, w.bias, eps_, rows, dim, out);
+      k.layer_norm(x, w.weight, w.bias, eps_, rows, dim, out);
     }
   }
 

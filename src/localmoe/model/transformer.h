@@ -1,49 +1,53 @@
 #pragma once
-// A decoder-only transformer (Llama, Mistral, Mixtral, GPT-2) on the CPU backend.
-// Built once from a ModelConfig and a TensorSource; forward() runs a chunk of
-// one sequence's tokens through every layer and produces logits. All
-// activation memory is allocated here, once, for `max_batch_tokens`.
+// A decoder-only transformer (Llama, Mistral, Mixtral, GPT-2) on the CPU
+// backend. Built once from a ModelConfig and a TensorSource; forward() runs
+// one Batch — any mix of sequences, each a decode token, a prompt chunk or a
+// whole prompt — through every layer over the paged KV cache and produces the
+// logits of the rows the batch asks for. All activation memory is allocated
+// here, once, for `max_batch_tokens`.
 
 #include <cstdint>
 #include <memory>
-#include <span>
+#include <vector>
 
 #include "localmoe/base/allocator.h"
 #include "localmoe/base/thread_pool.h"
 #include "localmoe/config/model_config.h"
+#include "localmoe/kernels/kernels.h"
+#include "localmoe/kv/kv_storage.h"
 #include "localmoe/loader/tensor_source.h"
 #include "localmoe/model/attention.h"
+#include "localmoe/model/batch.h"
 #include "localmoe/model/mlp.h"
 #include "localmoe/model/moe_block.h"
 #include "localmoe/model/norm.h"
-#include "localmoe/model/sequence_kv_cache.h"
 #include "localmoe/model/weights.h"
 
 namespace localmoe {
 
-enum class LogitsFor {
-  kLastToken,  // [1, vocab]: generation
-  kAllTokens,  // [n, vocab]: scoring, perplexity, tests
-};
-
 class Transformer {
  public:
   // Binds the weights (throws Error naming the tensor on any mismatch) and
-  // allocates workspaces for up to max_batch_tokens tokens per forward.
+  // allocates workspaces for up to max_batch_tokens tokens per forward over
+  // a KV cache of `block_size`-token blocks. `kernels` must outlive it.
   Transformer(ModelConfig config, std::unique_ptr<TensorSource> source, int64_t max_batch_tokens,
-              Allocator& allocator, ThreadPool& pool);
+              int64_t block_size, const kernels::Kernels& kernels, Allocator& allocator,
+              ThreadPool& pool);
 
   const ModelConfig& config() const { return config_; }
-  const TensorSource& source() const { return *source_; }
+  const kernels::Kernels& kernels() const { return kernels_; }
   int64_t max_batch_tokens() const { return max_batch_tokens_; }
+  int64_t block_size() const { return block_size_; }
   // Bytes of weights read per decoded token: every matrix once (the
   // embedding contributes one row); what the decode roofline divides by.
   size_t weight_bytes_per_token() const;
 
-  // Appends `tokens` (at most max_batch_tokens()) to the sequence held in
-  // `cache` and writes logits as selected. The cache must have room.
-  void forward(std::span<const int32_t> tokens, SequenceKvCache& cache, LogitsFor which,
-               float* logits);
+  // The KV cache layout this model reads and writes, in `dtype`.
+  KvCacheLayout kv_layout(DType dtype) const;
+
+  // Runs `batch` (at most max_batch_tokens() tokens, every slot inside `kv`)
+  // and writes logits [batch.logits_rows.size(), vocab] row by row.
+  void forward(const Batch& batch, KvStorage& kv, float* logits);
 
   // Every forward() from now on appends its MoE routing decisions to `trace`
   // (one record per layer); nullptr stops recording. Throws
@@ -52,18 +56,22 @@ class Transformer {
   void set_routing_trace(RoutingTrace* trace);
 
  private:
-  void embed(std::span<const int32_t> tokens, std::span<const int32_t> positions, float* out) const;
+  void embed(const Batch& batch, float* out) const;
+  void check_batch(const Batch& batch, const KvStorage& kv) const;
 
   ModelConfig config_;
   std::unique_ptr<TensorSource> source_;  // the weights' storage (mmap or memory)
   TransformerWeights weights_;
   int64_t max_batch_tokens_;
+  int64_t block_size_;
+  const kernels::Kernels& kernels_;
   ThreadPool& pool_;
   Norm norm_;
   Attention attention_;
   Mlp mlp_;
   MoeBlock moe_;
-  bool sparse_ffn_;  // MoE feed-forward blocks instead of dense MLPs
+  std::vector<bool> sparse_layer_;  // per layer: MoE feed-forward instead of a dense MLP
+  bool has_sparse_layers_;
   RoutingTrace* routing_trace_ = nullptr;
 
   AlignedBuffer workspace_;
@@ -71,7 +79,6 @@ class Transformer {
   float* normed_;         // [max_batch_tokens, hidden]
   float* block_out_;      // [max_batch_tokens, hidden]
   float* layer_scratch_;  // attention / MLP scratch
-  int32_t* positions_;    // [max_batch_tokens]
 };
 
 }  // namespace localmoe

@@ -34,7 +34,7 @@ TensorView WeightBinder::matrix(std::string_view name, int64_t rows, int64_t col
   return source_.view(name);
 }
 
-TensorView WeightBinder::matrix_transposed(std::string_view name, int64_t rows, int64_t cols) {
+kernels::Weight WeightBinder::matrix_transposed(std::string_view name, int64_t rows, int64_t cols) {
   const TensorView stored = matrix(name, cols, rows);
   const size_t element = dtype_size(stored.dtype);
   AlignedBuffer buffer =
@@ -46,9 +46,9 @@ TensorView WeightBinder::matrix_transposed(std::string_view name, int64_t rows, 
       std::memcpy(dst + (r * cols + c) * element, src + (c * rows + r) * element, element);
     }
   }
-  TensorView view{buffer.data(), stored.dtype, Shape{rows, cols}};
+  const TensorView view{buffer.data(), stored.dtype, Shape{rows, cols}};
   weights_.repacked.push_back(std::move(buffer));
-  return view;
+  return kernels::Weight::dense(view);
 }
 
 const float* WeightBinder::vector(std::string_view name, int64_t size) {
@@ -66,11 +66,6 @@ const float* WeightBinder::vector(std::string_view name, int64_t size) {
   for (int64_t i = 0; i < size; ++i) out[i] = load_as_f32(stored.data, stored.dtype, i);
   weights_.repacked.push_back(std::move(buffer));
   return out;
-}
-
-TensorView WeightBinder::row_slice(const TensorView& matrix, int64_t begin, int64_t count) {
-  LM_CHECK(begin >= 0 && begin + count <= matrix.rows());
-  return TensorView{matrix.row(begin), matrix.dtype, Shape{count, matrix.cols()}};
 }
 
 }  // namespace localmoe

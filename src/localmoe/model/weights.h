@@ -11,13 +11,14 @@
 
 #include "localmoe/base/allocator.h"
 #include "localmoe/base/tensor.h"
+#include "localmoe/kernels/weight.h"
 #include "localmoe/loader/tensor_source.h"
 
 namespace localmoe {
 
 // y = x W^T (+ bias). weight: [out_features, in_features].
 struct LinearWeights {
-  TensorView weight;
+  kernels::Weight weight;
   const float* bias = nullptr;  // [out_features] or none
 };
 
@@ -78,14 +79,16 @@ class WeightBinder {
   TensorView matrix(std::string_view name, int64_t rows, int64_t cols);
   // A matrix stored transposed, [cols, rows] (GPT-2's Conv1D), repacked to
   // [rows, cols] in its dtype.
-  TensorView matrix_transposed(std::string_view name, int64_t rows, int64_t cols);
+  kernels::Weight matrix_transposed(std::string_view name, int64_t rows, int64_t cols);
   // A [size] vector converted to f32.
   const float* vector(std::string_view name, int64_t size);
   const float* optional_vector(std::string_view name, int64_t size) {
     return has(name) ? vector(name, size) : nullptr;
   }
-  // Rows [begin, begin + count) of a bound matrix, as its own view.
-  static TensorView row_slice(const TensorView& matrix, int64_t begin, int64_t count);
+  // A [rows, cols] matrix as a weight in its stored format.
+  kernels::Weight linear(std::string_view name, int64_t rows, int64_t cols) {
+    return kernels::Weight::dense(matrix(name, rows, cols));
+  }
 
  private:
   const TensorInfo& require(std::string_view name) const;

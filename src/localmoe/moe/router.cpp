@@ -6,13 +6,13 @@
 namespace localmoe {
 
 void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens, int32_t* experts,
-                 float* weights) {
+                 float* weights, const kernels::Kernels& kernels) {
   const int64_t e = options.num_experts;
   const int64_t k = options.top_k;
   LM_CHECK(k >= 1 && k <= e);
   for (int64_t t = 0; t < num_tokens; ++t) {
     float* p = logits + t * e;
-    kernels::softmax(p, e);
+    kernels.softmax(p, e);
     int32_t* chosen = experts + t * k;
     float* chosen_weight = weights + t * k;
     // Selection by repeated maximum: k and e are small (2 of 8, 4 of 60).

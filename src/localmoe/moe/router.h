@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "localmoe/kernels/kernels.h"
+
 namespace localmoe {
 
 struct RouterOptions {
@@ -17,6 +19,6 @@ struct RouterOptions {
 // logits: [num_tokens, num_experts] (overwritten with probabilities).
 // experts / weights: [num_tokens, top_k], highest weight first.
 void route_top_k(const RouterOptions& options, float* logits, int64_t num_tokens, int32_t* experts,
-                 float* weights);
+                 float* weights, const kernels::Kernels& kernels);
 
 }  // namespace localmoe

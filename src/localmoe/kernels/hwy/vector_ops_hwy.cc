@@ -6,11 +6,17 @@
 #define HWY_TARGET_INCLUDE "localmoe/kernels/hwy/vector_ops_hwy.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+#include "localmoe/base/dtype.h"
+#include "localmoe/base/error.h"
+#include "localmoe/kernels/hwy/highway_dispatch.h"
+#include "localmoe/kernels/kernel_table.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace localmoe::kernels::HWY_NAMESPACE {
@@ -173,44 +179,154 @@ void GeluTanh(const float* x, int64_t n, float* out) {
   }
 }
 
+void ToF32(const void* src, DType dtype, int64_t n, float* out) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t i = 0;
+  switch (dtype) {
+    case DType::kF32: std::copy_n(static_cast<const float*>(src), n, out); return;
+    case DType::kBF16: {
+      const auto* p = static_cast<const hwy::bfloat16_t*>(src);
+      const hn::Rebind<hwy::bfloat16_t, DF> dbf;
+      for (; i + lanes <= n; i += lanes)
+        hn::StoreU(hn::PromoteTo(df, hn::LoadU(dbf, p + i)), df, out + i);
+      break;
+    }
+    case DType::kF16: {
+      const auto* p = static_cast<const hwy::float16_t*>(src);
+      const hn::Rebind<hwy::float16_t, DF> dh;
+      for (; i + lanes <= n; i += lanes)
+        hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, p + i)), df, out + i);
+      break;
+    }
+    default: LM_CHECK(false && "to_f32: dtype must be F32, F16 or BF16");
+  }
+  for (; i < n; ++i) out[i] = load_as_f32(src, dtype, static_cast<size_t>(i));
+}
+
+// Rounding to nearest even goes through base/dtype's exact conversions: the
+// KV cache writes a few rows per token, far from any bottleneck.
+void FromF32(const float* src, int64_t n, DType dtype, void* out) {
+  switch (dtype) {
+    case DType::kF32: std::copy_n(src, n, static_cast<float*>(out)); return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(out)[i] = f32_to_bf16(src[i]);
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(out)[i] = f32_to_f16(src[i]);
+      return;
+    default: LM_CHECK(false && "from_f32: dtype must be F32, F16 or BF16");
+  }
+}
+
+void RopeHeads(float* x, int64_t num_heads, int64_t head_dim, const float* cos, const float* sin) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t half = head_dim / 2;
+  for (int64_t h = 0; h < num_heads; ++h) {
+    float* v = x + h * head_dim;
+    int64_t i = 0;
+    for (; i + lanes <= half; i += lanes) {
+      const hn::Vec<DF> x1 = hn::LoadU(df, v + i);
+      const hn::Vec<DF> x2 = hn::LoadU(df, v + half + i);
+      const hn::Vec<DF> c = hn::LoadU(df, cos + i);
+      const hn::Vec<DF> s = hn::LoadU(df, sin + i);
+      hn::StoreU(hn::NegMulAdd(x2, s, hn::Mul(x1, c)), df, v + i);
+      hn::StoreU(hn::MulAdd(x1, s, hn::Mul(x2, c)), df, v + half + i);
+    }
+    for (; i < half; ++i) {
+      const float x1 = v[i];
+      const float x2 = v[i + half];
+      v[i] = x1 * cos[i] - x2 * sin[i];
+      v[i + half] = x2 * cos[i] + x1 * sin[i];
+    }
+  }
+}
+
+float MaxOf(const float* x, int64_t n) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  float result = -std::numeric_limits<float>::infinity();
+  int64_t i = 0;
+  if (n >= lanes) {
+    hn::Vec<DF> m = hn::LoadU(df, x);
+    for (i = lanes; i + lanes <= n; i += lanes) m = hn::Max(m, hn::LoadU(df, x + i));
+    result = hn::GetLane(hn::MaxOfLanes(df, m));
+  }
+  for (; i < n; ++i) result = std::max(result, x[i]);
+  return result;
+}
+
+float Softmax(float* x, int64_t n) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const float max_value = MaxOf(x, n);
+  const hn::Vec<DF> vmax = hn::Set(df, max_value);
+  // The normalizer is summed in double per vector, as the reference does
+  // over single values: a 150,000-entry vocabulary loses digits in f32.
+  double total = 0.0;
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const hn::Vec<DF> e = hn::Exp(df, hn::Sub(hn::LoadU(df, x + i), vmax));
+    hn::StoreU(e, df, x + i);
+    total += static_cast<double>(reduce(df, e));
+  }
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_value);
+    total += x[i];
+  }
+  const hn::Vec<DF> scale = hn::Set(df, static_cast<float>(1.0 / total));
+  for (i = 0; i + lanes <= n; i += lanes)
+    hn::StoreU(hn::Mul(hn::LoadU(df, x + i), scale), df, x + i);
+  const float inv_total = static_cast<float>(1.0 / total);
+  for (; i < n; ++i) x[i] *= inv_total;
+  return max_value + static_cast<float>(std::log(total));
+}
+
+// The first index of the maximum: find the value with vector Max, then the
+// first position equal to it.
+int64_t Argmax(const float* x, int64_t n) {
+  const float max_value = MaxOf(x, n);
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const hn::Vec<DF> vmax = hn::Set(df, max_value);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const intptr_t found = hn::FindFirstTrue(df, hn::Eq(hn::LoadU(df, x + i), vmax));
+    if (found >= 0) return i + found;
+  }
+  for (; i < n; ++i) {
+    if (x[i] == max_value) return i;
+  }
+  // Only NaNs compare unequal to the maximum found.
+  return 0;
+}
+
+void FillVectorOps(KernelTable& t) {
+  t.rms_norm_row = RmsNormRow;
+  t.layer_norm_row = LayerNormRow;
+  t.silu_mul = SiluMul;
+  t.gelu_tanh = GeluTanh;
+  t.dot = Dot;
+  t.axpy = Axpy;
+  t.sum = Sum;
+  t.to_f32 = ToF32;
+  t.from_f32 = FromF32;
+  t.rope_heads = RopeHeads;
+  t.softmax = Softmax;
+  t.argmax = Argmax;
+  t.fma_peak_probe = FmaPeakProbe;
+}
+
 }  // namespace localmoe::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace localmoe::kernels {
-HWY_EXPORT(Dot);
-HWY_EXPORT(Axpy);
-HWY_EXPORT(Sum);
-HWY_EXPORT(FmaPeakProbe);
-HWY_EXPORT(RmsNormRow);
-HWY_EXPORT(LayerNormRow);
-HWY_EXPORT(SiluMul);
-HWY_EXPORT(GeluTanh);
+HWY_EXPORT(FillVectorOps);
 
-float highway_dot(const float* a, const float* b, int64_t n) {
-  return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n);
-}
-void highway_axpy(float a, const float* x, int64_t n, float* y) {
-  HWY_DYNAMIC_DISPATCH(Axpy)(a, x, n, y);
-}
-float highway_sum(const float* x, int64_t n) {
-  return HWY_DYNAMIC_DISPATCH(Sum)(x, n);
-}
-double highway_fma_peak_probe(int64_t iterations) {
-  return HWY_DYNAMIC_DISPATCH(FmaPeakProbe)(iterations);
-}
-void highway_rms_norm_row(const float* x, const float* weight, float eps, int64_t dim, float* out) {
-  HWY_DYNAMIC_DISPATCH(RmsNormRow)(x, weight, eps, dim, out);
-}
-void highway_layer_norm_row(const float* x, const float* weight, const float* bias, float eps,
-                            int64_t dim, float* out) {
-  HWY_DYNAMIC_DISPATCH(LayerNormRow)(x, weight, bias, eps, dim, out);
-}
-void highway_silu_mul(const float* gate, const float* up, int64_t n, float* out) {
-  HWY_DYNAMIC_DISPATCH(SiluMul)(gate, up, n, out);
-}
-void highway_gelu_tanh(const float* x, int64_t n, float* out) {
-  HWY_DYNAMIC_DISPATCH(GeluTanh)(x, n, out);
+void fill_highway_vector_ops(int64_t target, KernelTable& table) {
+  HWY_DISPATCH_TABLE(FillVectorOps)[highway_dispatch_index(target)](table);
 }
 }  // namespace localmoe::kernels
 #endif

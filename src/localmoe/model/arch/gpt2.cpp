@@ -20,12 +20,12 @@ void bind_gpt2_weights(const ModelConfig& c, WeightBinder& binder, TransformerWe
     layer.attention_norm = {binder.vector(p + "ln_1.weight", hidden),
                             binder.vector(p + "ln_1.bias", hidden)};
     // c_attn packs q, k and v along its output dimension.
-    const TensorView qkv = binder.matrix_transposed(p + "attn.c_attn.weight", 3 * hidden, hidden);
+    const kernels::Weight qkv = binder.matrix_transposed(p + "attn.c_attn.weight", 3 * hidden, hidden);
     const float* qkv_bias = binder.vector(p + "attn.c_attn.bias", 3 * hidden);
     AttentionWeights& a = layer.attention;
-    a.q = {WeightBinder::row_slice(qkv, 0, hidden), qkv_bias};
-    a.k = {WeightBinder::row_slice(qkv, hidden, hidden), qkv_bias + hidden};
-    a.v = {WeightBinder::row_slice(qkv, 2 * hidden, hidden), qkv_bias + 2 * hidden};
+    a.q = {qkv.row_slice(0, hidden), qkv_bias};
+    a.k = {qkv.row_slice(hidden, hidden), qkv_bias + hidden};
+    a.v = {qkv.row_slice(2 * hidden, hidden), qkv_bias + 2 * hidden};
     a.o = {binder.matrix_transposed(p + "attn.c_proj.weight", hidden, hidden),
            binder.vector(p + "attn.c_proj.bias", hidden)};
     layer.mlp_norm = {binder.vector(p + "ln_2.weight", hidden),
@@ -40,8 +40,8 @@ void bind_gpt2_weights(const ModelConfig& c, WeightBinder& binder, TransformerWe
   out.final_norm = {binder.vector(root + "ln_f.weight", hidden),
                     binder.vector(root + "ln_f.bias", hidden)};
   out.lm_head.weight = c.tie_word_embeddings
-                           ? out.token_embedding
-                           : binder.matrix("lm_head.weight", c.vocab_size, hidden);
+                           ? kernels::Weight::dense(out.token_embedding)
+                           : binder.linear("lm_head.weight", c.vocab_size, hidden);
 }
 
 }  // namespace localmoe

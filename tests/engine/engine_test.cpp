@@ -1,0 +1,232 @@
+// The batching engine end to end on the float64 oracle's fixture models:
+// greedy tokens equal the oracle's alone, among many other requests, after a
+// prefix-cache hit and through preemption; every block returns to the pool;
+// n > 1, aborts, and the engine's own thread.
+
+#include "localmoe/engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "localmoe/kernels/kernels.h"
+#include "localmoe/loader/checkpoint.h"
+#include "localmoe/model/model_loader.h"
+
+namespace localmoe {
+namespace {
+
+std::string model_dir(const std::string& name) {
+  const char* data = std::getenv("LOCALMOE_TEST_DATA");
+  return std::string(data != nullptr ? data : "test_data") + "/models/" + name;
+}
+
+std::vector<int32_t> expected_ints(const std::string& dir, const char* name) {
+  const auto source = open_checkpoint(dir + "/expected.safetensors");
+  const TensorView v = source->view(name);
+  return {v.as<int32_t>(), v.as<int32_t>() + v.num_elements()};
+}
+
+constexpr int64_t kBlockSize = 4;
+
+// A model, its KV cache of `num_blocks` blocks and an engine over them.
+struct Fixture {
+  explicit Fixture(const std::string& name, int64_t num_blocks = 64, int64_t host_blocks = 0,
+                   int64_t max_num_batched_tokens = 32, int64_t max_num_seqs = 16)
+      : dir(model_dir(name)),
+        kernels(kernels::Kernels::select("best")),
+        pool(2),
+        model(load_transformer(dir, 32, kBlockSize, kernels, allocator, pool)) {
+    config.block_size = kBlockSize;
+    config.max_num_batched_tokens = max_num_batched_tokens;
+    config.max_num_seqs = max_num_seqs;
+    config.max_chunked_prefill_tokens = 5;  // uneven chunks
+    const KvCacheLayout layout = model->kv_layout(DType::kF32);
+    capacity = KvCacheCapacity{num_blocks, host_blocks, kBlockSize, layout.bytes_per_block()};
+    engine = std::make_unique<Engine>(*model, nullptr, config, capacity, DType::kF32,
+                                      model->config().max_position_embeddings, allocator);
+  }
+
+  std::string dir;
+  kernels::Kernels kernels;
+  Allocator allocator;
+  ThreadPool pool;
+  std::unique_ptr<Transformer> model;
+  EngineConfig config;
+  KvCacheCapacity capacity;
+  std::unique_ptr<Engine> engine;
+};
+
+SamplingParams greedy(int64_t max_tokens) {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.max_tokens = max_tokens;
+  p.ignore_eos = true;
+  return p;
+}
+
+// Every choice's tokens, in order, once the stream is done.
+std::vector<std::vector<int32_t>> drain(OutputStream& stream, int64_t n,
+                                        std::vector<FinishReason>* reasons = nullptr) {
+  std::vector<std::vector<int32_t>> tokens(n);
+  while (auto out = stream.try_next()) {
+    tokens[out->index].insert(tokens[out->index].end(), out->token_ids.begin(),
+                              out->token_ids.end());
+    if (out->finish_reason && reasons != nullptr) reasons->push_back(*out->finish_reason);
+  }
+  return tokens;
+}
+
+void run_to_completion(Engine& engine) {
+  for (int guard = 0; engine.step(); ++guard) ASSERT_LT(guard, 100000) << "the engine never idles";
+}
+
+void expect_all_blocks_free(const Engine& engine) {
+  const SchedulerStats s = engine.stats().scheduler;
+  EXPECT_EQ(s.num_running, 0);
+  EXPECT_EQ(s.num_waiting, 0);
+  EXPECT_EQ(s.num_free_blocks, s.num_blocks) << "blocks leaked";
+}
+
+TEST(Engine, GreedyTokensEqualTheOracleAloneAndAmongOthers) {
+  for (const char* name : {"llama_f32", "mistral_f32", "gpt2_f32", "mixtral_f32"}) {
+    Fixture f(name);
+    const std::vector<int32_t> prompt = expected_ints(f.dir, "input_ids");
+    const std::vector<int32_t> oracle = expected_ints(f.dir, "greedy_ids");
+    const int64_t n = static_cast<int64_t>(oracle.size());
+
+    auto alone = f.engine->add_request(prompt, greedy(n));
+    run_to_completion(*f.engine);
+    EXPECT_EQ(drain(*alone, 1)[0], oracle) << name << " alone";
+
+    // The same request again, beside others of other lengths that arrive
+    // before and after it: prefill chunks and decodes share its steps.
+    std::vector<std::shared_ptr<OutputStream>> others;
+    for (int i = 0; i < 5; ++i) {
+      std::vector<int32_t> other(3 + 4 * i);
+      for (size_t j = 0; j < other.size(); ++j)
+        other[j] = static_cast<int32_t>((7 * i + 3 * j) % 90 + 1);
+      others.push_back(f.engine->add_request(other, greedy(5 + 3 * i)));
+      if (i == 2) alone = f.engine->add_request(prompt, greedy(n));
+    }
+    run_to_completion(*f.engine);
+    EXPECT_EQ(drain(*alone, 1)[0], oracle) << name << " in a batch";
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(static_cast<int64_t>(drain(*others[i], 1)[0].size()), 5 + 3 * i) << name;
+    }
+    const EngineStats stats = f.engine->stats();
+    EXPECT_GT(stats.scheduler.prefix_cache.hits, 0) << "the repeated prompt should hit";
+    expect_all_blocks_free(*f.engine);
+  }
+}
+
+TEST(Engine, PreemptionKeepsTheTokens) {
+  // Room for about two sequences at a time: the third forces preemption.
+  for (int64_t host_blocks : {0, 64}) {
+    Fixture f("llama_f32", /*num_blocks=*/24, host_blocks);
+    const std::vector<int32_t> prompt = expected_ints(f.dir, "input_ids");
+    const std::vector<int32_t> oracle = expected_ints(f.dir, "greedy_ids");
+    std::vector<std::shared_ptr<OutputStream>> streams;
+    for (int i = 0; i < 4; ++i) {
+      streams.push_back(f.engine->add_request(prompt, greedy(static_cast<int64_t>(oracle.size()))));
+    }
+    run_to_completion(*f.engine);
+    for (auto& s : streams) EXPECT_EQ(drain(*s, 1)[0], oracle) << "host blocks " << host_blocks;
+    EXPECT_GT(f.engine->stats().scheduler.num_preemptions, 0) << "the test must preempt";
+    expect_all_blocks_free(*f.engine);
+  }
+}
+
+TEST(Engine, SeveralChoicesShareThePromptAndDiffer) {
+  Fixture f("llama_f32");
+  const std::vector<int32_t> prompt = expected_ints(f.dir, "input_ids");
+  SamplingParams p;
+  p.n = 3;
+  p.seed = 7;
+  p.temperature = 1.5f;
+  p.max_tokens = 12;
+  p.ignore_eos = true;
+  auto first = f.engine->add_request(prompt, p);
+  run_to_completion(*f.engine);
+  const auto choices = drain(*first, 3);
+  for (const auto& c : choices) EXPECT_EQ(c.size(), 12u);
+  EXPECT_NE(choices[0], choices[1]);
+  EXPECT_NE(choices[1], choices[2]);
+  EXPECT_TRUE(first->done());
+  // Seeded: the same request again gives the same choices.
+  auto again = f.engine->add_request(prompt, p);
+  run_to_completion(*f.engine);
+  EXPECT_EQ(drain(*again, 3), choices);
+  expect_all_blocks_free(*f.engine);
+}
+
+TEST(Engine, AbortFreesEveryBlockAtOnce) {
+  Fixture f("mistral_f32");
+  const std::vector<int32_t> prompt = expected_ints(f.dir, "input_ids");
+  auto kept = f.engine->add_request(prompt, greedy(20));
+  auto aborted = f.engine->add_request(prompt, greedy(20));
+  ASSERT_TRUE(f.engine->step());
+  f.engine->abort(aborted->id());
+  run_to_completion(*f.engine);
+  std::vector<FinishReason> reasons;
+  drain(*aborted, 1, &reasons);
+  EXPECT_EQ(reasons, (std::vector<FinishReason>{FinishReason::kAbort}));
+  EXPECT_TRUE(aborted->done());
+  EXPECT_EQ(drain(*kept, 1)[0].size(), 20u);
+  EXPECT_EQ(f.engine->stats().num_requests_aborted, 1);
+  expect_all_blocks_free(*f.engine);
+}
+
+TEST(Engine, RejectsWhatCanNeverRun) {
+  Fixture f("llama_f32");
+  try {
+    f.engine->add_request({1, 2, 400}, greedy(4));
+    ADD_FAILURE() << "an id outside the vocabulary was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("400"), std::string::npos) << e.what();
+  }
+  SamplingParams with_stop = greedy(4);
+  with_stop.stop = {"x"};
+  try {
+    f.engine->add_request({1, 2}, with_stop);
+    ADD_FAILURE() << "stop strings without a tokenizer were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("stop strings need the model's tokenizer"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    f.engine->add_request(std::vector<int32_t>(100, 1), greedy(100));
+    ADD_FAILURE() << "a request longer than the context was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("128"), std::string::npos) << e.what();
+  }
+  expect_all_blocks_free(*f.engine);
+}
+
+TEST(Engine, ItsOwnThreadServesRequestsFromOtherThreads) {
+  Fixture f("gpt2_f32");
+  const std::vector<int32_t> prompt = expected_ints(f.dir, "input_ids");
+  const std::vector<int32_t> oracle = expected_ints(f.dir, "greedy_ids");
+  f.engine->start();
+  std::vector<std::vector<int32_t>> results(4);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto stream = f.engine->add_request(prompt, greedy(static_cast<int64_t>(oracle.size())));
+      while (auto out = stream->next()) {
+        results[c].insert(results[c].end(), out->token_ids.begin(), out->token_ids.end());
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  f.engine->stop();
+  for (const auto& r : results) EXPECT_EQ(r, oracle);
+  expect_all_blocks_free(*f.engine);
+}
+
+}  // namespace
+}  // namespace localmoe
