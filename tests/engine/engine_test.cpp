@@ -118,7 +118,7 @@ TEST(Engine, GreedyTokensEqualTheOracleAloneAndAmongOthers) {
       EXPECT_EQ(static_cast<int64_t>(drain(*others[i], 1)[0].size()), 5 + 3 * i) << name;
     }
     const EngineStats stats = f.engine->stats();
-    EXPECT_GT(stats.scheduler.prefix_cache.hits, 0) << "the repeated prompt should hit";
+    EXPECT_GT(stats.scheduler.prefix_cache.hit_blocks, 0) << "the repeated prompt should hit";
     expect_all_blocks_free(*f.engine);
   }
 }

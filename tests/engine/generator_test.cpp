@@ -45,7 +45,8 @@ TEST(Generator, StopsAtEndOfSequence) {
   config.eos_token_ids = {greedy[3]};
   Allocator allocator;
   ThreadPool pool(1);
-  Transformer model(config, open_checkpoint(dir), 16, allocator, pool);
+  Transformer model(config, open_checkpoint(dir), 16, /*block_size=*/4, test_kernels(), allocator,
+                    pool);
   Generator generator(model, allocator);
   SamplingParams params;
   params.temperature = 0.0f;
