@@ -20,7 +20,8 @@ void bind_gpt2_weights(const ModelConfig& c, WeightBinder& binder, TransformerWe
     layer.attention_norm = {binder.vector(p + "ln_1.weight", hidden),
                             binder.vector(p + "ln_1.bias", hidden)};
     // c_attn packs q, k and v along its output dimension.
-    const kernels::Weight qkv = binder.matrix_transposed(p + "attn.c_attn.weight", 3 * hidden, hidden);
+    const kernels::Weight qkv =
+        binder.matrix_transposed(p + "attn.c_attn.weight", 3 * hidden, hidden);
     const float* qkv_bias = binder.vector(p + "attn.c_attn.bias", 3 * hidden);
     AttentionWeights& a = layer.attention;
     a.q = {qkv.row_slice(0, hidden), qkv_bias};
