@@ -9,6 +9,7 @@
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -36,7 +37,9 @@ const fs::path kHeldOut = fs::path(LOCALMOE_SOURCE_DIR) / "models/demo/heldout.t
 class SentencePieceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "localmoe_sentencepiece_test";
+    // One directory per process: CTest runs each case as its own process, in parallel.
+    dir_ =
+        fs::temp_directory_path() / ("localmoe_sentencepiece_test_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     train("bpe", "--model_type=bpe --vocab_size=1000 --byte_fallback=true");
     train("unigram", "--model_type=unigram --vocab_size=1000");
@@ -177,7 +180,8 @@ TEST_F(SentencePieceTest, ControlPiecesInTextAreTokensAndEosFollowsTheConfig) {
 }
 
 TEST(SentencePiece, BadModelFileIsAnErrorNamingIt) {
-  const auto path = fs::temp_directory_path() / "localmoe_bad_tokenizer.model";
+  const auto path = fs::temp_directory_path() /
+                    ("localmoe_bad_tokenizer_" + std::to_string(::getpid()) + ".model");
   std::ofstream(path) << "not a model";
   expect_error([&] { SentencePieceTokenizer(path.string(), {}); }, ErrorKind::kInvalidArgument,
                {"file '" + path.string() + "': "});
