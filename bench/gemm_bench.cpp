@@ -144,10 +144,10 @@ struct DnnlMatmul {
 
 std::optional<DnnlMatmul> make_dnnl(const dnnl::engine& engine, int64_t m, int64_t n, int64_t k,
                                     dnnl::memory::data_type type) {
-  using dims = dnnl::memory::dims;
-  const dnnl::memory::desc src({m, k}, type, dims{k, 1});
-  const dnnl::memory::desc wei({k, n}, type, dims{1, k});
-  const dnnl::memory::desc dst({m, n}, dnnl::memory::data_type::f32, dims{n, 1});
+  using Dims = dnnl::memory::dims;
+  const dnnl::memory::desc src({m, k}, type, Dims{k, 1});
+  const dnnl::memory::desc wei({k, n}, type, Dims{1, k});
+  const dnnl::memory::desc dst({m, n}, dnnl::memory::data_type::f32, Dims{n, 1});
   try {
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), engine);
     return DnnlMatmul{pd, dnnl::matmul(pd)};

@@ -2,8 +2,8 @@
 // mode, for two logit shapes: "flat" (normal, sd 2: a nucleus of a good part
 // of the vocabulary, top_p's worst case) and "peaked" (the same plus +8 on a
 // handful of ids, like a confident model). Every iteration restores the row
-// first (the Sampler edits it in place); BM_RestoreRow times that alone.
-// BM_SortWholeVocabulary is the approach the Sampler avoids, for comparison:
+// first (the Sampler edits it in place); restore_row times that alone.
+// sort_whole_vocabulary is the approach the Sampler avoids, for comparison:
 // softmax, then sorting every id to cut top_p.
 
 #include <benchmark/benchmark.h>
@@ -63,7 +63,7 @@ SamplingParams params_for(Mode mode) {
 }
 
 // Args: vocabulary, mode, peaked.
-void BM_Sample(benchmark::State& state) {
+void sample_row(benchmark::State& state) {
   const int64_t vocab = state.range(0);
   const auto mode = static_cast<Mode>(state.range(1));
   const std::vector<float> fresh = make_logits(vocab, state.range(2) != 0);
@@ -91,7 +91,7 @@ void BM_Sample(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_RestoreRow(benchmark::State& state) {
+void restore_row(benchmark::State& state) {
   const std::vector<float> fresh = make_logits(state.range(0), false);
   std::vector<float> row(fresh.size());
   for (auto _ : state) {
@@ -101,7 +101,7 @@ void BM_RestoreRow(benchmark::State& state) {
 }
 
 // top_p=0.9 by a softmax and a sort of every id, then the same draw.
-void BM_SortWholeVocabulary(benchmark::State& state) {
+void sort_whole_vocabulary(benchmark::State& state) {
   const int64_t vocab = state.range(0);
   const std::vector<float> fresh = make_logits(vocab, state.range(1) != 0);
   const kernels::Kernels kernels = kernels::Kernels::select("best");
@@ -134,9 +134,9 @@ void sample_args(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK(BM_Sample)->Apply(sample_args)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_RestoreRow)->Arg(32000)->Arg(152064)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SortWholeVocabulary)
+BENCHMARK(sample_row)->Apply(sample_args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(restore_row)->Arg(32000)->Arg(152064)->Unit(benchmark::kMicrosecond);
+BENCHMARK(sort_whole_vocabulary)
     ->Args({32000, 0})
     ->Args({32000, 1})
     ->Args({152064, 0})

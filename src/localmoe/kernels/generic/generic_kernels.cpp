@@ -194,7 +194,7 @@ void paged_attention(const PagedAttentionArgs& a, int64_t seq, int64_t kv_head, 
 }  // namespace
 
 const KernelTable& generic_kernels() {
-  static const KernelTable table{
+  static const KernelTable kTable{
       .name = "generic",
       .matmul_rows = {matmul_rows_f32, matmul_rows_f16, matmul_rows_bf16},
       .rms_norm_row = rms_norm_row,
@@ -212,7 +212,7 @@ const KernelTable& generic_kernels() {
       .paged_attention = paged_attention,
       .fma_peak_probe = fma_peak_probe,
   };
-  return table;
+  return kTable;
 }
 
 }  // namespace localmoe::kernels

@@ -205,8 +205,9 @@ HWY_INLINE void tiles_of(const float* widened, const float* tokens, int64_t kc, 
                          bool accumulate) {
   constexpr int kRows = kAccumulators / kVecs;
   for (int part = 0; part < kVecs; ++part) {
-    tile_product<kRows, kVecs>(widened + part * kRows * kWeightStride, tokens, kc,
-                               out + part * kRows * kTokenBlock, accumulate);
+    tile_product<kRows, kVecs>(widened + static_cast<int64_t>(part) * kRows * kWeightStride, tokens,
+                               kc, out + static_cast<int64_t>(part) * kRows * kTokenBlock,
+                               accumulate);
   }
 }
 
