@@ -15,20 +15,10 @@
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/fixture_models.h"
 
 namespace localmoe {
 namespace {
-
-std::string model_dir(const std::string& name) {
-  const char* data = std::getenv("LOCALMOE_TEST_DATA");
-  return std::string(data != nullptr ? data : "test_data") + "/models/" + name;
-}
-
-std::vector<int32_t> expected_ints(const std::string& dir, const char* name) {
-  const auto source = open_checkpoint(dir + "/expected.safetensors");
-  const TensorView v = source->view(name);
-  return {v.as<int32_t>(), v.as<int32_t>() + v.num_elements()};
-}
 
 constexpr int64_t kBlockSize = 4;
 

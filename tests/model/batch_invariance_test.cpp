@@ -17,14 +17,10 @@
 #include "localmoe/kv/kv_storage.h"
 #include "localmoe/model/batch.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/fixture_models.h"
 
 namespace localmoe {
 namespace {
-
-std::string model_dir(const std::string& name) {
-  const char* data = std::getenv("LOCALMOE_TEST_DATA");
-  return std::string(data != nullptr ? data : "test_data") + "/models/" + name;
-}
 
 double relative_error(const float* actual, const float* expected, int64_t n) {
   double max_delta = 0, max_abs = 0;

@@ -12,6 +12,7 @@
 #include "localmoe/engine/sampler.h"
 #include "localmoe/engine/sequence_runner.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/fixture_models.h"
 
 namespace {
 std::atomic<int64_t> g_allocations{0};
@@ -33,9 +34,8 @@ namespace localmoe {
 namespace {
 
 TEST(DecodeAllocation, ForwardAndSamplingAllocateNothing) {
-  const char* data = std::getenv("LOCALMOE_TEST_DATA");
   for (const char* name : {"llama_bf16", "mistral_f32", "gpt2_f32"}) {
-    const std::string dir = std::string(data != nullptr ? data : "test_data") + "/models/" + name;
+    const std::string dir = model_dir(name);
     Allocator allocator;
     ThreadPool pool(2);
     const kernels::Kernels kernels = kernels::Kernels::select("best");
