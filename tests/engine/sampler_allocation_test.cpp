@@ -4,29 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <vector>
 
 #include "localmoe/engine/sampler.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
+#include "test_support/counting_new.h"
 
 namespace localmoe {
 namespace {
@@ -71,13 +53,13 @@ TEST(SamplerAllocation, EveryModeSamplesWithoutAllocating) {
   for (float& v : fresh) v = normal(rng);
   std::vector<float> logits(fresh.size());
 
-  const int64_t before = g_allocations.load();
+  const int64_t before = test::heap_allocations();
   ASSERT_GT(before, 0) << "the counting operator new is not in use";
   for (int step = 0; step < kSteps; ++step) {
     std::copy(fresh.begin(), fresh.end(), logits.begin());
     sampler.sample(logits.data(), rows, out);
   }
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(test::heap_allocations() - before, 0);
   EXPECT_TRUE(out[6].logprobs.has_value());
 }
 

@@ -5,28 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "localmoe/engine/scheduler.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
+#include "test_support/counting_new.h"
 
 namespace localmoe {
 namespace {
@@ -66,10 +48,10 @@ void expect_decode_allocates_nothing(bool prefix_caching, int64_t num_host_block
   ASSERT_EQ(scheduler.stats().num_running, 8);
 
   const int64_t generated = scheduler.stats().num_generated_tokens;
-  const int64_t before = g_allocations.load();
+  const int64_t before = test::heap_allocations();
   ASSERT_GT(before, 0) << "the counting operator new is not in use";
   for (int i = 0; i < 64; ++i) step(scheduler, outcomes);  // 16 block boundaries each
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(test::heap_allocations() - before, 0);
   EXPECT_EQ(scheduler.stats().num_generated_tokens - generated, 8 * 64);
   EXPECT_EQ(scheduler.stats().num_preemptions, 0);
   for (RequestId id = 1; id <= 8; ++id) EXPECT_TRUE(scheduler.abort(id));

@@ -3,32 +3,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "localmoe/engine/sampler.h"
 #include "localmoe/engine/sequence_runner.h"
 #include "localmoe/model/model_loader.h"
+#include "test_support/counting_new.h"
 #include "test_support/fixture_models.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace localmoe {
 namespace {
@@ -49,13 +31,13 @@ TEST(DecodeAllocation, ForwardAndSamplingAllocateNothing) {
     const std::vector<int32_t> prompt = {1, 5, 9, 13};
     sequence.append(prompt, LogitsFor::kLastToken, logits.data());
 
-    const int64_t before = g_allocations.load();
+    const int64_t before = test::heap_allocations();
     ASSERT_GT(before, 0) << "the counting operator new is not in use";
     for (int step = 0; step < 32; ++step) {
       const int32_t token = sampler.sample(logits.data());
       sequence.append({&token, 1}, LogitsFor::kLastToken, logits.data());
     }
-    EXPECT_EQ(g_allocations.load() - before, 0) << name;
+    EXPECT_EQ(test::heap_allocations() - before, 0) << name;
   }
 }
 
