@@ -41,6 +41,7 @@
 #include "hwy/highway.h"
 #include "localmoe/base/dtype.h"
 #include "localmoe/base/error.h"
+#include "localmoe/kernels/hwy/widen-inl.h"
 #include "localmoe/kernels/kernel_table.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -65,26 +66,6 @@ constexpr int64_t kWeightStride = kFeatureBlock + 16;
 constexpr int64_t kTokenBlock = 128;
 constexpr int64_t kRowBlock = 96;  // a multiple of kAccumulators
 static_assert(kRowBlock % kAccumulators == 0 && kAccumulators % 2 == 0);
-
-HWY_INLINE hn::Vec<DF> load_as_f32(DF df, const float* p) {
-  return hn::LoadU(df, p);
-}
-HWY_INLINE hn::Vec<DF> load_as_f32(DF df, const hwy::bfloat16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
-}
-HWY_INLINE hn::Vec<DF> load_as_f32(DF df, const hwy::float16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
-}
-
-HWY_INLINE float scalar_as_f32(float v) {
-  return v;
-}
-HWY_INLINE float scalar_as_f32(hwy::bfloat16_t v) {
-  return bf16_to_f32(std::bit_cast<uint16_t>(v));
-}
-HWY_INLINE float scalar_as_f32(hwy::float16_t v) {
-  return f16_to_f32(std::bit_cast<uint16_t>(v));
-}
 
 // A group of tokens packed feature-major: `width` (one or two vectors)
 // floats per feature, of which the first `count` are tokens and the rest

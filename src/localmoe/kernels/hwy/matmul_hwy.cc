@@ -17,6 +17,7 @@
 #include "localmoe/base/error.h"
 #include "localmoe/base/tensor.h"
 #include "localmoe/kernels/hwy/highway_dispatch.h"
+#include "localmoe/kernels/hwy/widen-inl.h"
 #include "localmoe/kernels/kernel_table.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -24,27 +25,6 @@ namespace localmoe::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
-
-// Loads Lanes(DF) weights starting at p as f32.
-HWY_INLINE hn::Vec<DF> load_weights(DF df, const float* p) {
-  return hn::LoadU(df, p);
-}
-HWY_INLINE hn::Vec<DF> load_weights(DF df, const hwy::bfloat16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
-}
-HWY_INLINE hn::Vec<DF> load_weights(DF df, const hwy::float16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
-}
-
-HWY_INLINE float to_f32(float v) {
-  return v;
-}
-HWY_INLINE float to_f32(hwy::bfloat16_t v) {
-  return bf16_to_f32(std::bit_cast<uint16_t>(v));
-}
-HWY_INLINE float to_f32(hwy::float16_t v) {
-  return f16_to_f32(std::bit_cast<uint16_t>(v));
-}
 
 // ---- decode: matrix-vector products ------------------------------------------
 //
@@ -145,7 +125,7 @@ HWY_INLINE float gemv_row_bf16_even_odd(const hwy::bfloat16_t* row, int64_t cols
                     a1);
   }
   float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
-  for (; k < cols; ++k) sum += to_f32(row[k]) * x[k];
+  for (; k < cols; ++k) sum += scalar_as_f32(row[k]) * x[k];
   return sum;
 }
 
@@ -158,16 +138,16 @@ HWY_INLINE float gemv_row(const W* row, int64_t cols, const float* x) {
   int64_t k = 0;
   for (; k + 4 * lanes <= cols; k += 4 * lanes) {
     prefetch_ahead<kStream, 4 * hn::MaxLanes(DF()) * sizeof(W)>(row + k);
-    a0 = hn::MulAdd(load_weights(df, row + k), hn::LoadU(df, x + k), a0);
-    a1 = hn::MulAdd(load_weights(df, row + k + lanes), hn::LoadU(df, x + k + lanes), a1);
-    a2 = hn::MulAdd(load_weights(df, row + k + 2 * lanes), hn::LoadU(df, x + k + 2 * lanes), a2);
-    a3 = hn::MulAdd(load_weights(df, row + k + 3 * lanes), hn::LoadU(df, x + k + 3 * lanes), a3);
+    a0 = hn::MulAdd(load_as_f32(df, row + k), hn::LoadU(df, x + k), a0);
+    a1 = hn::MulAdd(load_as_f32(df, row + k + lanes), hn::LoadU(df, x + k + lanes), a1);
+    a2 = hn::MulAdd(load_as_f32(df, row + k + 2 * lanes), hn::LoadU(df, x + k + 2 * lanes), a2);
+    a3 = hn::MulAdd(load_as_f32(df, row + k + 3 * lanes), hn::LoadU(df, x + k + 3 * lanes), a3);
   }
   for (; k + lanes <= cols; k += lanes) {
-    a0 = hn::MulAdd(load_weights(df, row + k), hn::LoadU(df, x + k), a0);
+    a0 = hn::MulAdd(load_as_f32(df, row + k), hn::LoadU(df, x + k), a0);
   }
   float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
-  for (; k < cols; ++k) sum += to_f32(row[k]) * x[k];
+  for (; k < cols; ++k) sum += scalar_as_f32(row[k]) * x[k];
   return sum;
 }
 
@@ -207,21 +187,21 @@ HWY_INLINE void gemv_row_tokens(const W* row, int64_t cols, const float* x, floa
   int64_t k = 0;
   for (; k + 2 * lanes <= cols; k += 2 * lanes) {
     prefetch_ahead<kStream, 2 * hn::MaxLanes(DF()) * sizeof(W)>(row + k);
-    const hn::Vec<DF> w0 = load_weights(df, row + k);
-    const hn::Vec<DF> w1 = load_weights(df, row + k + lanes);
+    const hn::Vec<DF> w0 = load_as_f32(df, row + k);
+    const hn::Vec<DF> w1 = load_as_f32(df, row + k + lanes);
     for (int t = 0; t < kTokens; ++t) {
       a0[t] = hn::MulAdd(w0, hn::LoadU(df, x + t * cols + k), a0[t]);
       a1[t] = hn::MulAdd(w1, hn::LoadU(df, x + t * cols + k + lanes), a1[t]);
     }
   }
   for (; k + lanes <= cols; k += lanes) {
-    const hn::Vec<DF> w0 = load_weights(df, row + k);
+    const hn::Vec<DF> w0 = load_as_f32(df, row + k);
     for (int t = 0; t < kTokens; ++t)
       a0[t] = hn::MulAdd(w0, hn::LoadU(df, x + t * cols + k), a0[t]);
   }
   for (int t = 0; t < kTokens; ++t) {
     float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(a0[t], a1[t])));
-    for (int64_t kk = k; kk < cols; ++kk) sum += to_f32(row[kk]) * x[t * cols + kk];
+    for (int64_t kk = k; kk < cols; ++kk) sum += scalar_as_f32(row[kk]) * x[t * cols + kk];
     y[t * ldy] = sum;
   }
 }
