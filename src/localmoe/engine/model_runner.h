@@ -1,8 +1,7 @@
 #pragma once
 // Runs one scheduler step on the model: the step's block copies on the KV
-// storage, then one Batch made of every scheduled request's tokens, then the
-// logits rows the step needs — the last row of each request that samples,
-// and every prompt row of a request that asked for prompt logprobs.
+// storage, then one Batch made of every scheduled request's tokens, whose
+// logits are those of the last token of each request that samples.
 
 #include <cstdint>
 #include <vector>
@@ -25,23 +24,16 @@ class ModelRunner {
   // The logits of the scheduled request at `index` of the last execute():
   // [vocab] of its last token, or nullptr when it did not sample.
   float* sample_row(size_t index);
-  // Its rows for every scheduled token, [num_scheduled_tokens, vocab], when
-  // prompt logprobs were asked for; else nullptr.
-  float* all_rows(size_t index);
 
   int64_t vocab_size() const { return vocab_; }
 
  private:
-  // A request wants every row of this step: prompt tokens with prompt_logprobs.
-  static bool wants_all_rows(const ScheduledRequest& scheduled);
-
   Transformer& model_;
   KvStorage& kv_;
   int64_t vocab_;
   BatchBuilder builder_;
-  std::vector<float> logits_;        // [rows, vocab]
-  std::vector<int64_t> first_row_;   // per scheduled request: first of all its rows, or -1
-  std::vector<int64_t> sample_row_;  // per scheduled request: its sampling row, or -1
+  std::vector<float> logits_;        // [max_num_seqs, vocab]
+  std::vector<int64_t> sample_row_;  // per scheduled request: its logits row, or -1
 };
 
 }  // namespace localmoe
