@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/matmul_test_util.h"
+
 namespace localmoe::kernels {
 namespace {
 
@@ -21,67 +23,11 @@ class KernelsTest : public ::testing::TestWithParam<std::string> {
   const Kernels k = Kernels::select(GetParam());
 
   std::vector<float> random_vector(int64_t n, float scale = 1.0f) {
-    std::normal_distribution<float> dist(0.0f, scale);
-    std::vector<float> v(n);
-    for (float& x : v) x = dist(rng_);
-    return v;
+    return kernels::random_vector(rng_, n, scale);
   }
 
   std::mt19937 rng_{1234};
 };
-
-// Weights stored in `dtype` and their exact f32 values.
-struct StoredMatrix {
-  std::vector<uint8_t> bytes;
-  std::vector<double> values;
-  TensorView view;
-  Weight weight;
-};
-
-StoredMatrix store(const std::vector<float>& w, int64_t rows, int64_t cols, DType dtype) {
-  StoredMatrix m;
-  m.bytes.resize(w.size() * dtype_size(dtype));
-  m.values.resize(w.size());
-  for (size_t i = 0; i < w.size(); ++i) {
-    switch (dtype) {
-      case DType::kF32: std::memcpy(&m.bytes[i * 4], &w[i], 4); break;
-      case DType::kBF16: {
-        const uint16_t b = f32_to_bf16(w[i]);
-        std::memcpy(&m.bytes[i * 2], &b, 2);
-        break;
-      }
-      case DType::kF16: {
-        const uint16_t b = f32_to_f16(w[i]);
-        std::memcpy(&m.bytes[i * 2], &b, 2);
-        break;
-      }
-      default: ADD_FAILURE() << "unexpected dtype";
-    }
-    m.values[i] = load_as_f32(m.bytes.data(), dtype, i);
-  }
-  m.view = TensorView{m.bytes.data(), dtype, Shape{rows, cols}};
-  m.weight = Weight::dense(m.view);
-  return m;
-}
-
-struct MatmulCase {
-  int64_t rows, cols, tokens;
-};
-
-// Shapes for the matrix-vector product (one token) and for the GEMM: every
-// token count around its vector and block sizes, odd row counts (tile
-// tails), feature counts across its feature blocks, and row counts that span
-// several work items and row blocks.
-std::vector<MatmulCase> matmul_cases() {
-  std::vector<MatmulCase> cases = {{1, 1, 1},      {7, 7, 3},       {13, 4097, 5}, {64, 256, 1},
-                                   {33, 100, 9},   {5, 31, 4},      {4, 16, 2},    {130, 65, 1},
-                                   {9, 100, 1},    {3, 5000, 1},    {2, 40000, 1}, {211, 517, 17},
-                                   {389, 33, 100}, {25, 1000, 512}, {1, 3, 16},    {300, 7, 2}};
-  for (int64_t tokens : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33, 64, 100, 512}) {
-    cases.push_back({37, 300, tokens});
-  }
-  return cases;
-}
 
 TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
   const std::vector<MatmulCase> cases = matmul_cases();
@@ -101,7 +47,9 @@ TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
               expected += w.values[n * c.cols + k] * x[t * c.cols + k];
               magnitude += std::abs(w.values[n * c.cols + k] * x[t * c.cols + k]);
             }
-            ASSERT_NEAR(y[t * ldy + n], expected, 2e-6 * magnitude + 1e-6)
+            ASSERT_NEAR(
+                y[t * ldy + n], expected,
+                matmul_tolerance(magnitude, k.matmul_rounds_x_to_bf16(w.weight.format, c.tokens)))
                 << dtype_name(dtype) << " rows=" << c.rows << " cols=" << c.cols << " t=" << t
                 << " n=" << n << " threads=" << threads;
           }
@@ -115,7 +63,8 @@ TEST_P(KernelsTest, MatmulMatchesFloat64Definition) {
 // A one-hot weight row picks one activation: every variant must return it
 // bit for bit, whatever order it reads x in (the BF16 decode product reads
 // it split into even and odd features, the GEMM packs tokens feature-major)
-// and whichever path serves the token count.
+// and whichever path serves the token count; a product that rounds x to
+// BF16 returns the rounded activation.
 TEST_P(KernelsTest, MatmulKeepsEveryBitOfTheActivations) {
   ThreadPool pool(2);
   const int64_t cols = 300;
@@ -132,8 +81,10 @@ TEST_P(KernelsTest, MatmulKeepsEveryBitOfTheActivations) {
       const StoredMatrix identity = store(w, cols, cols, dtype);
       std::vector<float> y(tokens * cols);
       k.matmul(identity.weight, x.data(), tokens, y.data(), cols, pool);
+      const bool rounds = k.matmul_rounds_x_to_bf16(identity.weight.format, tokens);
       for (int64_t i = 0; i < tokens * cols; ++i) {
-        ASSERT_EQ(y[i], x[i]) << dtype_name(dtype) << " tokens=" << tokens << " i=" << i;
+        const float expected = rounds ? bf16_to_f32(f32_to_bf16(x[i])) : x[i];
+        ASSERT_EQ(y[i], expected) << dtype_name(dtype) << " tokens=" << tokens << " i=" << i;
       }
     }
   }

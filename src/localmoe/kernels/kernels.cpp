@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "hwy/targets.h"
 #include "localmoe/base/cpu_features.h"
 #include "localmoe/base/error.h"
+#include "localmoe/kernels/x86/gemm_avx512bf16.h"
 
 namespace localmoe::kernels {
 namespace {
@@ -27,6 +29,41 @@ bool prefetch_pays_here() {
   return cpu_features().vendor == CpuVendor::kIntel;
 }
 
+// "AVX3_BF16" and "AVX3_PREFETCH_BF16": the AVX3 tables with the AVX512-BF16
+// dot-product GEMM for BF16 weights (x86/gemm_avx512bf16.h), which rounds
+// the activations of those products to BF16. They come after the exact
+// AVX3 tables: on Sapphire Rapids vdpbf16ps issues once per two cycles, so
+// its 32 multiply-adds per instruction are half the two f32 FMAs' 2 x 16 x 2
+// per cycle, and the dot-product GEMM measured no faster than AVX3's
+// (docs/performance.md).
+constexpr std::string_view kBf16Suffix = "_BF16";
+
+bool bf16_dot_here(int64_t target) {
+  const CpuFeatures& f = cpu_features();
+  return target == HWY_AVX3 && f.avx512bf16 && f.avx512bw && f.avx512vl;
+}
+
+KernelTable with_avx512bf16_gemm(KernelTable table) {
+  constexpr int kBf16 = static_cast<int>(WeightFormat::kBF16);
+  table.matmul_block[kBf16] = gemm_bf16_dot;
+  table.matmul_block_rounds_x_to_bf16[kBf16] = true;
+  table.bf16_dot_peak_probe = bf16_dot_peak_probe;
+  return table;
+}
+
+// The names of one Highway target's variants, best first.
+std::vector<std::string> target_variants(int64_t target) {
+  const std::string plain = hwy::TargetName(target);
+  const std::string prefetching = plain + std::string(kPrefetchSuffix);
+  std::vector<std::string> streams = {prefetch_pays_here() ? prefetching : plain,
+                                      prefetch_pays_here() ? plain : prefetching};
+  std::vector<std::string> names = streams;
+  if (bf16_dot_here(target)) {
+    for (const std::string& stream : streams) names.push_back(stream + std::string(kBf16Suffix));
+  }
+  return names;
+}
+
 }  // namespace
 
 // ---- variant selection -------------------------------------------------------
@@ -34,10 +71,8 @@ bool prefetch_pays_here() {
 std::vector<std::string> Kernels::available() {
   std::vector<std::string> names;
   for (int64_t target : highway_targets()) {
-    const std::string plain = hwy::TargetName(target);
-    const std::string prefetching = plain + std::string(kPrefetchSuffix);
-    names.push_back(prefetch_pays_here() ? prefetching : plain);
-    names.push_back(prefetch_pays_here() ? plain : prefetching);
+    const std::vector<std::string> variants = target_variants(target);
+    names.insert(names.end(), variants.begin(), variants.end());
   }
   names.emplace_back("generic");
   return names;
@@ -48,10 +83,14 @@ Kernels Kernels::select(std::string_view name) {
   const std::string chosen = name == "best" ? names.front() : std::string(name);
   if (chosen == "generic") return Kernels(generic_kernels(), chosen);
   for (int64_t target : highway_targets()) {
-    const std::string plain = hwy::TargetName(target);
-    if (chosen == plain) return Kernels(highway_kernels(target, /*prefetching=*/false), chosen);
-    if (chosen == plain + std::string(kPrefetchSuffix)) {
-      return Kernels(highway_kernels(target, /*prefetching=*/true), chosen);
+    for (const std::string& variant : target_variants(target)) {
+      if (chosen != variant) continue;
+      const std::string_view rest =
+          std::string_view(variant).substr(std::strlen(hwy::TargetName(target)));
+      const bool prefetching = rest.starts_with(kPrefetchSuffix);
+      KernelTable table = highway_kernels(target, prefetching);
+      if (rest.ends_with(kBf16Suffix)) table = with_avx512bf16_gemm(table);
+      return Kernels(table, chosen);
     }
   }
   std::string list;

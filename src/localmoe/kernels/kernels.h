@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "localmoe/base/error.h"
 #include "localmoe/base/tensor.h"
 #include "localmoe/base/thread_pool.h"
 #include "localmoe/kernels/kernel_table.h"
@@ -36,7 +37,12 @@ class Kernels {
  public:
   // Names of the variants this CPU can run, best first; "generic" is last.
   // Every Highway target also comes as "<TARGET>_PREFETCH" (decode's weight
-  // stream prefetched in software; kernels.cpp says where that pays).
+  // stream prefetched in software; kernels.cpp says where that pays). On a
+  // CPU with AVX512-BF16, "AVX3_BF16" and "AVX3_PREFETCH_BF16" follow AVX3's:
+  // their products of BF16 weights with 8 tokens and more round the
+  // activations to BF16 (matmul_rounds_x_to_bf16). Every other variant and
+  // product keeps x in f32, the same arithmetic as the reference up to the
+  // order of additions.
   static std::vector<std::string> available();
   // "best" = the first available. Throws Error(kInvalidArgument) naming the
   // available ones for a name this CPU cannot run.
@@ -52,6 +58,10 @@ class Kernels {
               ThreadPool& pool) const;
   void matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t num_tokens,
                    ThreadPool& pool) const;
+  // Whether matmul of num_tokens tokens with a weight of `format` rounds x
+  // to BF16 (nearest even) before multiplying, adding up to 2^-8 sum_k
+  // |x_k w_k| to each output's error; its sums are f32 either way.
+  bool matmul_rounds_x_to_bf16(WeightFormat format, int64_t num_tokens) const;
   // y[t, :dim] += bias for every token row.
   void add_bias(const float* bias, int64_t num_tokens, int64_t dim, int64_t ldy, float* y) const;
 
@@ -115,6 +125,14 @@ class Kernels {
   // operations done (2 per lane per FMA): timing it gives the peak FLOP/s
   // that prefill benchmarks are measured against.
   double fma_peak_probe(int64_t iterations) const { return table_.fma_peak_probe(iterations); }
+  // Whether the variant multiplies with a BF16 dot product (vdpbf16ps), and
+  // that instruction's peak as fma_peak_probe measures the FMA's (4 FLOPs
+  // per lane: two multiply-adds).
+  bool has_bf16_dot() const { return table_.bf16_dot_peak_probe != nullptr; }
+  double bf16_dot_peak_probe(int64_t iterations) const {
+    LM_CHECK(has_bf16_dot());
+    return table_.bf16_dot_peak_probe(iterations);
+  }
 
  private:
   Kernels(KernelTable table, std::string name) : table_(table), name_(std::move(name)) {}

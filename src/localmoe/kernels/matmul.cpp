@@ -53,6 +53,12 @@ void for_each_target_rows(std::span<const MatmulTarget> targets, int64_t begin, 
 
 }  // namespace
 
+bool Kernels::matmul_rounds_x_to_bf16(WeightFormat format, int64_t num_tokens) const {
+  const int f = static_cast<int>(format);
+  return num_tokens >= kGemmMinTokens && table_.matmul_block[f] != nullptr &&
+         table_.matmul_block_rounds_x_to_bf16[f];
+}
+
 void Kernels::matmul(const Weight& w, const float* x, int64_t num_tokens, float* y, int64_t ldy,
                      ThreadPool& pool) const {
   const MatmulTarget target{&w, y, ldy};
@@ -84,11 +90,15 @@ void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x,
   item_rows = (item_rows + kItemRowGrain - 1) / kItemRowGrain * kItemRowGrain;
   item_rows = std::min(item_rows, kItemMaxRows);
   const int64_t row_blocks = (total_rows + item_rows - 1) / item_rows;
-  // The token block each thread packed last: its next item on the same
-  // block reuses the packing, whichever rows or target it covers.
+  // The token block each thread packed last, and the GEMM that packed it:
+  // its next item on the same block and GEMM reuses the packing, whichever
+  // rows or target it covers. (Targets of different formats may go to GEMMs
+  // with different packings.)
   LM_CHECK_LE(pool.num_threads(), kMaxThreads);
   int64_t packed_block[kMaxThreads];
+  MatmulBlockFn packed_by[kMaxThreads];
   std::fill_n(packed_block, pool.num_threads(), int64_t{-1});
+  std::fill_n(packed_by, pool.num_threads(), nullptr);
   // Items in token-block order, rows inner, so that a thread's consecutive
   // items mostly share their tokens.
   pool.parallel_for_balanced(
@@ -100,10 +110,13 @@ void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x,
           const int64_t token_end = std::min(num_tokens, token_begin + kItemTokens);
           for_each_target_rows(targets, row_begin, std::min(total_rows, row_begin + item_rows),
                                [&](const MatmulTarget& t, int64_t lo, int64_t hi) {
-                                 table_.matmul_block[static_cast<int>(t.w->format)](
-                                     *t.w, x, token_begin, token_end, lo, hi, t.y, t.ldy,
-                                     /*reuse_packed_x=*/packed_block[thread] == token_block);
+                                 const MatmulBlockFn gemm =
+                                     table_.matmul_block[static_cast<int>(t.w->format)];
+                                 gemm(*t.w, x, token_begin, token_end, lo, hi, t.y, t.ldy,
+                                      /*reuse_packed_x=*/packed_block[thread] == token_block &&
+                                          packed_by[thread] == gemm);
                                  packed_block[thread] = token_block;
+                                 packed_by[thread] = gemm;
                                });
         }
       });

@@ -1,0 +1,24 @@
+#pragma once
+// Internal to kernels/: products of BF16 weights with many tokens on the
+// AVX512-BF16 dot product (vdpbf16ps), the matmul_block[kBF16] entry of the
+// *_BF16 variants. Activations are rounded to BF16 (nearest even) once, when
+// a block of tokens is packed; each product of two BF16 values is exact in
+// f32 and the sums are f32. Call these only where cpu_features() reports
+// avx512bf16, avx512bw and avx512vl: their translation unit is compiled for
+// those extensions.
+
+#include <cstdint>
+
+#include "localmoe/kernels/weight.h"
+
+namespace localmoe::kernels {
+
+// A MatmulBlockFn for BF16 weights (kernel_table.h says what it computes).
+void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                   int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x);
+
+// Independent vdpbf16ps chains in registers on the calling thread; returns
+// the FLOPs performed (4 per lane: two multiply-adds).
+double bf16_dot_peak_probe(int64_t iterations);
+
+}  // namespace localmoe::kernels
