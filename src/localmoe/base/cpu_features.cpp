@@ -5,6 +5,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace localmoe {
 namespace {
@@ -29,6 +33,18 @@ uint64_t xgetbv0() {
 
 bool bit(uint32_t reg, int index) {
   return (reg >> index) & 1u;
+}
+
+// Asks Linux for the AMX tile data state for every thread of the process;
+// false where the kernel refuses or predates the request (before 5.16).
+bool request_amx_permission() {
+#if defined(__linux__) && defined(__x86_64__)
+  constexpr int kArchReqXcompPerm = 0x1023;  // <asm/prctl.h>
+  constexpr int kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
 }
 
 CpuFeatures detect() {
@@ -63,6 +79,7 @@ CpuFeatures detect() {
   f.amx_tile = os_amx && bit(leaf7.edx, 24);
   f.amx_bf16 = f.amx_tile && bit(leaf7.edx, 22);
   f.amx_int8 = f.amx_tile && bit(leaf7.edx, 25);
+  f.amx_permitted = f.amx_tile && request_amx_permission();
   return f;
 }
 #else
@@ -92,6 +109,7 @@ std::string CpuFeatures::to_string() const {
   add(amx_tile, "amx-tile");
   add(amx_bf16, "amx-bf16");
   add(amx_int8, "amx-int8");
+  add(amx_permitted, "amx-permitted");
   return out.empty() ? std::string("none") : out;
 }
 

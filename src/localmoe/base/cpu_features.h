@@ -25,6 +25,11 @@ struct CpuFeatures {
   bool amx_tile = false;
   bool amx_bf16 = false;
   bool amx_int8 = false;
+  // Linux lets this process use the AMX tile data (its state is off by
+  // default and granted on request by arch_prctl(ARCH_REQ_XCOMP_PERM), Linux
+  // 5.16 on); asked once at detection where the CPU has AMX. Without it the
+  // first tile instruction faults.
+  bool amx_permitted = false;
 
   // "avx2 fma f16c avx512f avx512bw ..." (only the present ones).
   std::string to_string() const;

@@ -37,8 +37,8 @@ struct KernelTable {
   // scalar reference), whose matmul_rows then serves every token count.
   std::array<MatmulRowsFn, kNumWeightFormats> matmul_rows;
   std::array<MatmulBlockFn, kNumWeightFormats> matmul_block{};
-  // matmul_block rounds x to BF16 for this format (a dot-product GEMM: the
-  // *_BF16 variants' for BF16 weights). matmul_rows never rounds x.
+  // matmul_block rounds x to BF16 for this format (the BF16 GEMMs of the
+  // *_BF16 and *_AMX variants). matmul_rows never rounds x.
   std::array<bool, kNumWeightFormats> matmul_block_rounds_x_to_bf16{};
   void (*rms_norm_row)(const float* x, const float* weight, float eps, int64_t dim, float* out);
   void (*layer_norm_row)(const float* x, const float* weight, const float* bias, float eps,
@@ -67,9 +67,9 @@ struct KernelTable {
                           int64_t q_begin, int64_t q_end, float* scratch);
   // Independent FMA chains in registers; returns the FLOPs performed.
   double (*fma_peak_probe)(int64_t iterations);
-  // The same with the BF16 dot product its GEMM uses; null in a variant
-  // without one.
-  double (*bf16_dot_peak_probe)(int64_t iterations) = nullptr;
+  // The same with the instruction its BF16 GEMM multiplies with (vdpbf16ps,
+  // tdpbf16ps); null where that GEMM uses the f32 FMA.
+  double (*bf16_gemm_peak_probe)(int64_t iterations) = nullptr;
 };
 
 // The scalar reference, correct everywhere.

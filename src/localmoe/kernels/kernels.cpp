@@ -11,6 +11,7 @@
 #include "hwy/targets.h"
 #include "localmoe/base/cpu_features.h"
 #include "localmoe/base/error.h"
+#include "localmoe/kernels/x86/gemm_amx_bf16.h"
 #include "localmoe/kernels/x86/gemm_avx512bf16.h"
 
 namespace localmoe::kernels {
@@ -30,24 +31,32 @@ bool prefetch_pays_here() {
 }
 
 // "AVX3_BF16" and "AVX3_PREFETCH_BF16": the AVX3 tables with the AVX512-BF16
-// dot-product GEMM for BF16 weights (x86/gemm_avx512bf16.h), which rounds
-// the activations of those products to BF16. They come after the exact
-// AVX3 tables: on Sapphire Rapids vdpbf16ps issues once per two cycles, so
-// its 32 multiply-adds per instruction are half the two f32 FMAs' 2 x 16 x 2
-// per cycle, and the dot-product GEMM measured no faster than AVX3's
-// (docs/performance.md).
+// dot-product GEMM for BF16 weights (x86/gemm_avx512bf16.h). "AVX3_AMX" and
+// "AVX3_PREFETCH_AMX": the same with the AMX-BF16 tile GEMM
+// (x86/gemm_amx_bf16.h). Both round the activations of those products to
+// BF16. On Sapphire Rapids the AMX tables come first (measured several times
+// faster than AVX3's f32 GEMM at 16 and 512 tokens, docs/performance.md).
+// The dot-product tables come after the exact ones: there vdpbf16ps issues
+// once per two cycles, so its 32 multiply-adds per instruction are half of
+// what two f32 FMAs do per cycle, and it measured no faster than AVX3's GEMM.
 constexpr std::string_view kBf16Suffix = "_BF16";
+constexpr std::string_view kAmxSuffix = "_AMX";
 
 bool bf16_dot_here(int64_t target) {
   const CpuFeatures& f = cpu_features();
   return target == HWY_AVX3 && f.avx512bf16 && f.avx512bw && f.avx512vl;
 }
 
-KernelTable with_avx512bf16_gemm(KernelTable table) {
+bool amx_here(int64_t target) {
+  const CpuFeatures& f = cpu_features();
+  return bf16_dot_here(target) && f.amx_bf16 && f.amx_permitted;
+}
+
+KernelTable with_bf16_gemm(KernelTable table, MatmulBlockFn gemm, double (*peak_probe)(int64_t)) {
   constexpr int kBf16 = static_cast<int>(WeightFormat::kBF16);
-  table.matmul_block[kBf16] = gemm_bf16_dot;
+  table.matmul_block[kBf16] = gemm;
   table.matmul_block_rounds_x_to_bf16[kBf16] = true;
-  table.bf16_dot_peak_probe = bf16_dot_peak_probe;
+  table.bf16_gemm_peak_probe = peak_probe;
   return table;
 }
 
@@ -55,12 +64,15 @@ KernelTable with_avx512bf16_gemm(KernelTable table) {
 std::vector<std::string> target_variants(int64_t target) {
   const std::string plain = hwy::TargetName(target);
   const std::string prefetching = plain + std::string(kPrefetchSuffix);
-  std::vector<std::string> streams = {prefetch_pays_here() ? prefetching : plain,
-                                      prefetch_pays_here() ? plain : prefetching};
-  std::vector<std::string> names = streams;
-  if (bf16_dot_here(target)) {
-    for (const std::string& stream : streams) names.push_back(stream + std::string(kBf16Suffix));
-  }
+  const std::vector<std::string> streams = {prefetch_pays_here() ? prefetching : plain,
+                                            prefetch_pays_here() ? plain : prefetching};
+  std::vector<std::string> names;
+  auto add = [&](std::string_view suffix) {
+    for (const std::string& stream : streams) names.push_back(stream + std::string(suffix));
+  };
+  if (amx_here(target)) add(kAmxSuffix);
+  add("");
+  if (bf16_dot_here(target)) add(kBf16Suffix);
   return names;
 }
 
@@ -89,7 +101,11 @@ Kernels Kernels::select(std::string_view name) {
           std::string_view(variant).substr(std::strlen(hwy::TargetName(target)));
       const bool prefetching = rest.starts_with(kPrefetchSuffix);
       KernelTable table = highway_kernels(target, prefetching);
-      if (rest.ends_with(kBf16Suffix)) table = with_avx512bf16_gemm(table);
+      if (rest.ends_with(kBf16Suffix)) {
+        table = with_bf16_gemm(table, gemm_bf16_dot, bf16_dot_peak_probe);
+      } else if (rest.ends_with(kAmxSuffix)) {
+        table = with_bf16_gemm(table, gemm_bf16_amx, amx_bf16_peak_probe);
+      }
       return Kernels(table, chosen);
     }
   }

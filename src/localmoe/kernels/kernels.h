@@ -38,11 +38,13 @@ class Kernels {
   // Names of the variants this CPU can run, best first; "generic" is last.
   // Every Highway target also comes as "<TARGET>_PREFETCH" (decode's weight
   // stream prefetched in software; kernels.cpp says where that pays). On a
-  // CPU with AVX512-BF16, "AVX3_BF16" and "AVX3_PREFETCH_BF16" follow AVX3's:
-  // their products of BF16 weights with 8 tokens and more round the
+  // CPU with AVX512-BF16, AVX3 also comes as "AVX3_BF16" (its BF16 GEMM on
+  // the vdpbf16ps dot product) and with AMX as "AVX3_AMX" (on tdpbf16ps
+  // tiles), each with a _PREFETCH twin; *_AMX come first, *_BF16 after
+  // AVX3's. Their products of BF16 weights with 8 tokens and more round the
   // activations to BF16 (matmul_rounds_x_to_bf16). Every other variant and
   // product keeps x in f32, the same arithmetic as the reference up to the
-  // order of additions.
+  // order of additions: select "AVX3" or "AVX3_PREFETCH" for exact ones.
   static std::vector<std::string> available();
   // "best" = the first available. Throws Error(kInvalidArgument) naming the
   // available ones for a name this CPU cannot run.
@@ -125,13 +127,13 @@ class Kernels {
   // operations done (2 per lane per FMA): timing it gives the peak FLOP/s
   // that prefill benchmarks are measured against.
   double fma_peak_probe(int64_t iterations) const { return table_.fma_peak_probe(iterations); }
-  // Whether the variant multiplies with a BF16 dot product (vdpbf16ps), and
-  // that instruction's peak as fma_peak_probe measures the FMA's (4 FLOPs
-  // per lane: two multiply-adds).
-  bool has_bf16_dot() const { return table_.bf16_dot_peak_probe != nullptr; }
-  double bf16_dot_peak_probe(int64_t iterations) const {
-    LM_CHECK(has_bf16_dot());
-    return table_.bf16_dot_peak_probe(iterations);
+  // Whether the variant's BF16 GEMM multiplies with a BF16 instruction
+  // (vdpbf16ps, AMX's tdpbf16ps) instead of the f32 FMA, and that
+  // instruction's peak, measured as fma_peak_probe measures the FMA's.
+  bool has_bf16_gemm_probe() const { return table_.bf16_gemm_peak_probe != nullptr; }
+  double bf16_gemm_peak_probe(int64_t iterations) const {
+    LM_CHECK(has_bf16_gemm_probe());
+    return table_.bf16_gemm_peak_probe(iterations);
   }
 
  private:

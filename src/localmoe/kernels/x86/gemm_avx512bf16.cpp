@@ -92,13 +92,13 @@ int64_t plan_groups(int64_t tokens, TokenGroup* groups) {
   return n;
 }
 
-// The per-thread packed tokens, grown to the largest block seen.
-class PackedBuffer {
+// One buffer of thread_words().
+class ThreadBuffer {
  public:
-  PackedBuffer() = default;
-  PackedBuffer(const PackedBuffer&) = delete;
-  PackedBuffer& operator=(const PackedBuffer&) = delete;
-  ~PackedBuffer() { std::free(words_); }
+  ThreadBuffer() = default;
+  ThreadBuffer(const ThreadBuffer&) = delete;
+  ThreadBuffer& operator=(const ThreadBuffer&) = delete;
+  ~ThreadBuffer() { std::free(words_); }
 
   uint32_t* words(int64_t count) {
     if (count > capacity_) {
@@ -116,11 +116,6 @@ class PackedBuffer {
   uint32_t* words_ = nullptr;
   int64_t capacity_ = 0;
 };
-
-uint32_t* packed_words(int64_t count) {
-  thread_local PackedBuffer buffer;
-  return buffer.words(count);
-}
 
 // ---- packing -----------------------------------------------------------------
 
@@ -160,40 +155,14 @@ __mmask16 first_lanes(int64_t n) {
 }
 
 // Tokens of every group into `packed`, group after group, each as
-// [pairs][width] words, 16 tokens x 16 pairs at a time: their rows rounded
-// to BF16 pairs, then transposed. Missing tokens and the odd feature's
-// partner are zeros.
+// [pairs][width] words.
 void pack_tokens(const float* x, int64_t cols, int64_t token_begin, const TokenGroup* groups,
                  int64_t num_groups, uint32_t* packed) {
   const int64_t pairs = (cols + 1) / 2;
   for (int64_t g = 0; g < num_groups; ++g) {
     const TokenGroup& group = groups[g];
-    uint32_t* out = packed + group.first * pairs;
-    for (int64_t v = 0; v * kLanes < group.width; ++v) {
-      const int64_t tokens = min_of(group.count - v * kLanes, kLanes);
-      const float* src = x + (token_begin + group.first + v * kLanes) * cols;
-      for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
-        const int64_t features = cols - 2 * p0;
-        const __mmask16 low = first_lanes(features);
-        const __mmask16 high = first_lanes(features - kLanes);
-        __m512i rows[16];
-        for (int64_t i = 0; i < 16; ++i) {
-          if (i >= tokens) {
-            rows[i] = _mm512_setzero_si512();
-            continue;
-          }
-          const float* row = src + i * cols + 2 * p0;
-          const __m512 lo = _mm512_maskz_loadu_ps(low, row);
-          const __m512 hi = _mm512_maskz_loadu_ps(high, row + kLanes);
-          rows[i] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // NOLINT(google-readability-casting)
-        }
-        transpose_words(rows);
-        const int64_t count = min_of(16, pairs - p0);
-        for (int64_t j = 0; j < count; ++j) {
-          _mm512_store_si512(out + (p0 + j) * group.width + v * kLanes, rows[j]);
-        }
-      }
-    }
+    pack_bf16_pairs(x, cols, token_begin + group.first, group.count, group.width,
+                    packed + group.first * pairs);
   }
 }
 
@@ -368,6 +337,44 @@ void prefill_rows(const uint16_t* w, int64_t cols, const uint32_t* packed, const
 
 }  // namespace
 
+uint32_t* thread_words(int slot, int64_t count) {
+  thread_local ThreadBuffer buffers[kThreadBufferSlots];
+  LM_CHECK(slot >= 0 && slot < kThreadBufferSlots);
+  return buffers[slot].words(count);
+}
+
+// 16 tokens x 16 pairs at a time: their rows rounded to BF16 pairs, then
+// transposed.
+void pack_bf16_pairs(const float* x, int64_t cols, int64_t first, int64_t count, int64_t width,
+                     uint32_t* out) {
+  const int64_t pairs = (cols + 1) / 2;
+  for (int64_t v = 0; v * kLanes < width; ++v) {
+    const int64_t tokens = min_of(count - v * kLanes, kLanes);
+    const float* src = x + (first + v * kLanes) * cols;
+    for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
+      const int64_t features = cols - 2 * p0;
+      const __mmask16 low = first_lanes(features);
+      const __mmask16 high = first_lanes(features - kLanes);
+      __m512i rows[16];
+      for (int64_t i = 0; i < 16; ++i) {
+        if (i >= tokens) {
+          rows[i] = _mm512_setzero_si512();
+          continue;
+        }
+        const float* row = src + i * cols + 2 * p0;
+        const __m512 lo = _mm512_maskz_loadu_ps(low, row);
+        const __m512 hi = _mm512_maskz_loadu_ps(high, row + kLanes);
+        rows[i] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // NOLINT(google-readability-casting)
+      }
+      transpose_words(rows);
+      const int64_t count_pairs = min_of(16, pairs - p0);
+      for (int64_t j = 0; j < count_pairs; ++j) {
+        _mm512_store_si512(out + (p0 + j) * width + v * kLanes, rows[j]);
+      }
+    }
+  }
+}
+
 void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
                    int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
   const auto* weights = static_cast<const uint16_t*>(w.data);
@@ -380,7 +387,7 @@ void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t
     const int64_t block_tokens = min_of(kTokenBlock, token_end - tb);
     const int64_t num_groups = plan_groups(block_tokens, groups);
     const TokenGroup& last = groups[num_groups - 1];
-    uint32_t* packed = packed_words((last.first + last.width) * pairs);
+    uint32_t* packed = thread_words(/*slot=*/0, (last.first + last.width) * pairs);
     if (!reuse_packed_x) pack_tokens(x, cols, tb, groups, num_groups, packed);
     if (num_groups > 1) {
       prefill_rows(weights, cols, packed, groups, num_groups, tb, block_tokens, row_begin, row_end,

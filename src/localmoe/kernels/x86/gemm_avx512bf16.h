@@ -17,6 +17,20 @@ namespace localmoe::kernels {
 void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
                    int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x);
 
+// Tokens [first, first + count) of x ([*, cols] f32) rounded to BF16 and
+// packed as pairs of features, the operand layout of the BF16 dot products:
+// out[j * width + t] = (bf16 x[first + t, 2j]) | (bf16 x[first + t, 2j + 1]) << 16
+// for j < ceil(cols / 2), t < width (16 or 32); missing tokens and an odd
+// last feature's partner are zeros. `out` is 64-byte aligned.
+void pack_bf16_pairs(const float* x, int64_t cols, int64_t first, int64_t count, int64_t width,
+                     uint32_t* out);
+
+// A per-thread buffer of at least `count` 32-bit words, 64-byte aligned,
+// grown as needed and kept for the thread's life; `slot` keeps a caller's
+// buffers apart (0: the dot product's packed tokens, 1 and 2: AMX's).
+inline constexpr int kThreadBufferSlots = 3;
+uint32_t* thread_words(int slot, int64_t count);
+
 // Independent vdpbf16ps chains in registers on the calling thread; returns
 // the FLOPs performed (4 per lane: two multiply-adds).
 double bf16_dot_peak_probe(int64_t iterations);

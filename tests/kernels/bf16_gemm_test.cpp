@@ -1,10 +1,8 @@
-// The AVX512-BF16 dot-product GEMM (kernels/x86/gemm_avx512bf16.cpp), called
-// directly and through its variants, against the generic reference: uneven
-// shapes within the tolerance of activations rounded to BF16, and bit for
-// bit where that rounding changes nothing. Skipped on CPUs without the dot
-// product.
-
-#include "localmoe/kernels/x86/gemm_avx512bf16.h"
+// The BF16 GEMMs, the AVX512-BF16 dot product (kernels/x86/gemm_avx512bf16.cpp)
+// and AMX tiles (kernels/x86/gemm_amx_bf16.cpp), called directly and through
+// their variants, against the generic reference: uneven shapes within the
+// tolerance of activations rounded to BF16, and bit for bit where that
+// rounding changes nothing. Each is skipped on CPUs without its instructions.
 
 #include <gtest/gtest.h>
 
@@ -18,20 +16,32 @@
 #include "kernels/matmul_test_util.h"
 #include "localmoe/base/cpu_features.h"
 #include "localmoe/kernels/kernels.h"
+#include "localmoe/kernels/x86/gemm_amx_bf16.h"
+#include "localmoe/kernels/x86/gemm_avx512bf16.h"
 
 namespace localmoe::kernels {
 namespace {
 
-class Bf16DotGemmTest : public ::testing::Test {
+struct Bf16Gemm {
+  const char* variant;  // the variant whose BF16 GEMM `entry` is
+  MatmulBlockFn entry;
+  const char* needs;  // what the CPU needs for it, for the skip message
+};
+
+class Bf16GemmTest : public ::testing::TestWithParam<Bf16Gemm> {
  protected:
   void SetUp() override {
     const std::vector<std::string> names = Kernels::available();
-    if (std::find(names.begin(), names.end(), "AVX3_BF16") == names.end()) {
-      GTEST_SKIP() << "no AVX512-BF16 dot product here (needs avx512bf16, avx512bw, avx512vl "
-                      "and Highway's AVX3 target); CPU: "
-                   << cpu_features().describe();
+    if (std::find(names.begin(), names.end(), GetParam().variant) == names.end()) {
+      GTEST_SKIP() << GetParam().variant << " is not available here (needs " << GetParam().needs
+                   << " and Highway's AVX3 target); CPU: " << cpu_features().describe();
     }
-    bf16_.emplace(Kernels::select("AVX3_BF16"));
+    bf16_.emplace(Kernels::select(GetParam().variant));
+  }
+
+  void gemm(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+            int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
+    GetParam().entry(w, x, token_begin, token_end, row_begin, row_end, y, ldy, reuse_packed_x);
   }
 
   std::optional<Kernels> bf16_;
@@ -79,7 +89,7 @@ void expect_close(const std::vector<float>& y, const std::vector<float>& referen
 // The GEMM entry itself, at every token count from 1 (matmul sends it only
 // 8 and more), over sub-ranges of tokens and rows as matmul.cpp's work
 // items are.
-TEST_F(Bf16DotGemmTest, EntryMatchesReferenceOnUnevenShapes) {
+TEST_P(Bf16GemmTest, EntryMatchesReferenceOnUnevenShapes) {
   ThreadPool pool(1);
   for (const Shape& s : kShapes) {
     const StoredMatrix w =
@@ -94,10 +104,10 @@ TEST_F(Bf16DotGemmTest, EntryMatchesReferenceOnUnevenShapes) {
       const int64_t row_split = s.rows / 2, token_split = tokens / 3;
       for (auto [t0, t1] : {std::pair{int64_t{0}, token_split}, std::pair{token_split, tokens}}) {
         if (t0 == t1) continue;
-        gemm_bf16_dot(w.weight, x.data(), t0, t1, 0, row_split, y.data(), ldy,
-                      /*reuse_packed_x=*/false);
-        gemm_bf16_dot(w.weight, x.data(), t0, t1, row_split, s.rows, y.data(), ldy,
-                      /*reuse_packed_x=*/t1 - t0 <= 128);
+        gemm(w.weight, x.data(), t0, t1, 0, row_split, y.data(), ldy,
+             /*reuse_packed_x=*/false);
+        gemm(w.weight, x.data(), t0, t1, row_split, s.rows, y.data(), ldy,
+             /*reuse_packed_x=*/t1 - t0 <= 128);
       }
       expect_close(y, reference, w, x, tokens, ldy,
                    "rows=" + std::to_string(s.rows) + " cols=" + std::to_string(s.cols) +
@@ -106,7 +116,7 @@ TEST_F(Bf16DotGemmTest, EntryMatchesReferenceOnUnevenShapes) {
   }
 }
 
-TEST_F(Bf16DotGemmTest, VariantMatchesReferenceOnUnevenShapes) {
+TEST_P(Bf16GemmTest, VariantMatchesReferenceOnUnevenShapes) {
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     for (const Shape& s : kShapes) {
@@ -131,7 +141,7 @@ TEST_F(Bf16DotGemmTest, VariantMatchesReferenceOnUnevenShapes) {
 // Activations BF16 holds exactly, and small integers as weights and
 // activations: every product and partial sum is then exact in f32, in any
 // order, so the dot product must equal the reference bit for bit.
-TEST_F(Bf16DotGemmTest, ExactWhereRoundingChangesNothing) {
+TEST_P(Bf16GemmTest, ExactWhereRoundingChangesNothing) {
   ThreadPool pool(2);
   std::uniform_int_distribution<int> small(-8, 8);
   for (Shape s : {kShapes[0], kShapes[3], kShapes[4], Shape{29, 4097}}) {
@@ -142,8 +152,8 @@ TEST_F(Bf16DotGemmTest, ExactWhereRoundingChangesNothing) {
       std::vector<float> x(tokens * s.cols);
       for (float& v : x) v = 0.25f * static_cast<float>(small(rng_));
       std::vector<float> y(tokens * s.rows), reference(tokens * s.rows);
-      gemm_bf16_dot(w.weight, x.data(), 0, tokens, 0, s.rows, y.data(), s.rows,
-                    /*reuse_packed_x=*/false);
+      gemm(w.weight, x.data(), 0, tokens, 0, s.rows, y.data(), s.rows,
+           /*reuse_packed_x=*/false);
       reference_.matmul(w.weight, x.data(), tokens, reference.data(), s.rows, pool);
       EXPECT_EQ(y, reference) << "rows=" << s.rows << " cols=" << s.cols << " tokens=" << tokens;
       bf16_->matmul(w.weight, x.data(), tokens, y.data(), s.rows, pool);
@@ -154,7 +164,7 @@ TEST_F(Bf16DotGemmTest, ExactWhereRoundingChangesNothing) {
 }
 
 // Random activations already in BF16: the exact variants' tolerance holds.
-TEST_F(Bf16DotGemmTest, Bf16ActivationsKeepTheExactTolerance) {
+TEST_P(Bf16GemmTest, Bf16ActivationsKeepTheExactTolerance) {
   ThreadPool pool(2);
   for (const Shape& s : kShapes) {
     const StoredMatrix w =
@@ -182,7 +192,7 @@ TEST_F(Bf16DotGemmTest, Bf16ActivationsKeepTheExactTolerance) {
 
 // F32 and BF16 targets in one matmul_many go to two GEMMs that pack tokens
 // differently: neither may reuse the other's packing.
-TEST_F(Bf16DotGemmTest, MatmulManyAcrossFormatsPacksForEachGemm) {
+TEST_P(Bf16GemmTest, MatmulManyAcrossFormatsPacksForEachGemm) {
   ThreadPool pool(2);
   const int64_t cols = 70;
   const StoredMatrix a = store(random_vector(rng_, 30 * cols), 30, cols, DType::kF32);
@@ -204,25 +214,43 @@ TEST_F(Bf16DotGemmTest, MatmulManyAcrossFormatsPacksForEachGemm) {
   }
 }
 
-TEST_F(Bf16DotGemmTest, OnlyTheBf16VariantsRound) {
-  EXPECT_TRUE(bf16_->has_bf16_dot());
-  EXPECT_TRUE(
-      Kernels::select("AVX3_PREFETCH_BF16").matmul_rounds_x_to_bf16(WeightFormat::kBF16, 8));
+TEST_P(Bf16GemmTest, OnlyTheBf16GemmsRound) {
+  EXPECT_TRUE(bf16_->has_bf16_gemm_probe());
+  const std::string prefetching =
+      std::string("AVX3_PREFETCH") + std::string(GetParam().variant).substr(4);
+  EXPECT_TRUE(Kernels::select(prefetching).matmul_rounds_x_to_bf16(WeightFormat::kBF16, 8));
   EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, 7));
   EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kF32, 512));
   EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kF16, 512));
   for (const char* exact : {"AVX3", "AVX3_PREFETCH", "generic"}) {
     const Kernels k = Kernels::select(exact);
     EXPECT_FALSE(k.matmul_rounds_x_to_bf16(WeightFormat::kBF16, 512)) << exact;
-    EXPECT_FALSE(k.has_bf16_dot()) << exact;
+    EXPECT_FALSE(k.has_bf16_gemm_probe()) << exact;
   }
 }
 
-TEST_F(Bf16DotGemmTest, PeakProbeCountsItsOperations) {
-  const double flops = bf16_->bf16_dot_peak_probe(1000);
-  // 4 FLOPs per lane per instruction, 16 lanes, some whole number of chains.
+TEST_P(Bf16GemmTest, PeakProbeCountsItsOperations) {
+  const double flops = bf16_->bf16_gemm_peak_probe(1000);
+  // At least one instruction per iteration, of 16 lanes x 2 multiply-adds.
   EXPECT_GE(flops, 4.0 * 16 * 1000);
   EXPECT_EQ(std::fmod(flops, 4.0 * 16 * 1000), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BothGemms, Bf16GemmTest,
+    ::testing::Values(Bf16Gemm{"AVX3_BF16", gemm_bf16_dot, "avx512bf16, avx512bw, avx512vl"},
+                      Bf16Gemm{"AVX3_AMX", gemm_bf16_amx,
+                               "amx-bf16 with Linux's permission and AVX512-BF16"}),
+    [](const auto& info) { return std::string(info.param.variant); });
+
+// Where the CPU has AMX, "best" multiplies BF16 weights on it.
+TEST(Bf16GemmVariants, BestUsesAmxWhereAvailable) {
+  const std::vector<std::string> names = Kernels::available();
+  if (std::find(names.begin(), names.end(), "AVX3_AMX") == names.end()) {
+    GTEST_SKIP() << "no AMX-BF16 here; CPU: " << cpu_features().describe();
+  }
+  const std::string best = Kernels::select("best").name();
+  EXPECT_TRUE(best == "AVX3_AMX" || best == "AVX3_PREFETCH_AMX") << best;
 }
 
 }  // namespace

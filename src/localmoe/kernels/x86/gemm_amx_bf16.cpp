@@ -1,0 +1,238 @@
+// The AMX-BF16 GEMM (gemm_amx_bf16.h). Tiles hold 16 rows of 64 bytes;
+// tdpbf16ps adds A [16 x 32 BF16] times B [32 x 16 BF16, in pairs] into C
+// [16 x 16 f32]. The weight matrix as stored is an A operand: 16 of its rows,
+// 32 features each, are one tile load at the matrix's row stride, so weights
+// are neither repacked nor widened. Tokens packed as BF16 pairs in groups of
+// 16 ([pairs][16 tokens], pack_bf16_pairs) are B operands, 16 pairs per
+// load. C is [rows][tokens], the transposed partial sums that are written
+// to y once.
+//
+// Per call, on one thread: tokens in blocks of kTokenBlock, packed once per
+// thread and block (the caller says when the previous call's packing still
+// holds); then 32 rows x 32 tokens at a time, four C tiles over all
+// features from two A and two B loads per 32 features. A tile whose rows or
+// features run past the matrix (a row tail, features not a multiple of 32)
+// reads a zero-padded copy of its rows instead.
+//
+// Compiled with -mamx-tile -mamx-bf16 and AVX-512; like gemm_avx512bf16.cpp
+// it uses no inline function or template with external linkage, and the
+// tile configuration is loaded and released within each call.
+
+#include "localmoe/kernels/x86/gemm_amx_bf16.h"
+
+// GCC 12's AVX-512 headers start some intrinsics from a self-initialized
+// "undefined" vector, which -Wall reports wherever they are inlined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+#include <cstring>
+
+#include "localmoe/kernels/x86/gemm_avx512bf16.h"
+
+namespace localmoe::kernels {
+namespace {
+
+constexpr int64_t kTileRows = 16;   // rows of a tile: weight rows of A and C, pairs of B
+constexpr int64_t kTilePairs = 16;  // feature pairs of an A tile (64 bytes)
+constexpr int64_t kTokenBlock = 128;
+constexpr int64_t kSumsStride = kTokenBlock;  // floats between rows of the partial sums
+// Thread buffers (gemm_avx512bf16.h): the packed tokens and the padded rows.
+constexpr int kPackedSlot = 1;
+constexpr int kPaddedRowsSlot = 2;
+
+int64_t min_of(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+// ldtilecfg's operand: palette 1, every tile 16 rows x 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytes_per_row[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Configures all eight tiles for this thread and releases them on return.
+class TileScope {
+ public:
+  TileScope() {
+    TileConfig config;
+    for (int t = 0; t < 8; ++t) {
+      config.bytes_per_row[t] = 64;
+      config.rows[t] = kTileRows;
+    }
+    _tile_loadconfig(&config);
+  }
+  TileScope(const TileScope&) = delete;
+  TileScope& operator=(const TileScope&) = delete;
+  ~TileScope() { _tile_release(); }
+};
+
+// Where an A tile's rows come from: `data` with `stride` bytes between rows.
+struct TileSource {
+  const void* data;
+  int64_t stride;
+};
+
+// Rows [row, row + count) of w over all features, zero-padded to 16 rows x
+// `padded_cols` features, into `out`.
+TileSource padded_rows(const uint16_t* w, int64_t cols, int64_t row, int64_t count,
+                       int64_t padded_cols, uint16_t* out) {
+  for (int64_t r = 0; r < kTileRows; ++r) {
+    uint16_t* dst = out + r * padded_cols;
+    const int64_t copied = r < count ? cols : 0;
+    if (copied > 0) std::memcpy(dst, w + (row + r) * cols, static_cast<size_t>(copied) * 2);
+    std::memset(dst + copied, 0, static_cast<size_t>(padded_cols - copied) * 2);
+  }
+  return TileSource{out, padded_cols * 2};
+}
+
+// C tiles 0-3 = (A0, A1) x (B0, B1) over `steps` x 32 features, stored to
+// sums[row][token]; kA and kB say how many of each there are.
+template <int kA, int kB>
+void tile_product(TileSource a0, TileSource a1, const uint32_t* b0, const uint32_t* b1,
+                  int64_t steps, float* sums) {
+  _tile_zero(0);
+  if constexpr (kB > 1) _tile_zero(1);
+  if constexpr (kA > 1) _tile_zero(2);
+  if constexpr (kA > 1 && kB > 1) _tile_zero(3);
+  const auto* a0_bytes = static_cast<const uint8_t*>(a0.data);
+  const auto* a1_bytes = static_cast<const uint8_t*>(a1.data);
+  constexpr int64_t kBStride = kTileRows * 4;  // one row of packed pairs: 16 tokens
+  for (int64_t s = 0; s < steps; ++s) {
+    _tile_loadd(4, a0_bytes + s * kTilePairs * 4, a0.stride);
+    if constexpr (kA > 1) _tile_loadd(5, a1_bytes + s * kTilePairs * 4, a1.stride);
+    _tile_loadd(6, b0 + s * kTilePairs * kTileRows, kBStride);
+    if constexpr (kB > 1) _tile_loadd(7, b1 + s * kTilePairs * kTileRows, kBStride);
+    _tile_dpbf16ps(0, 4, 6);
+    if constexpr (kB > 1) _tile_dpbf16ps(1, 4, 7);
+    if constexpr (kA > 1) _tile_dpbf16ps(2, 5, 6);
+    if constexpr (kA > 1 && kB > 1) _tile_dpbf16ps(3, 5, 7);
+  }
+  constexpr int64_t kStrideBytes = kSumsStride * 4;
+  _tile_stored(0, sums, kStrideBytes);
+  if constexpr (kB > 1) _tile_stored(1, sums + kTileRows, kStrideBytes);
+  if constexpr (kA > 1) _tile_stored(2, sums + kTileRows * kSumsStride, kStrideBytes);
+  if constexpr (kA > 1 && kB > 1) {
+    _tile_stored(3, sums + kTileRows * kSumsStride + kTileRows, kStrideBytes);
+  }
+}
+
+// The partial sums of rows [row, row + rows) and tokens [token, token +
+// tokens) into y.
+void write_sums(const float* sums, int64_t token, int64_t tokens, int64_t row, int64_t rows,
+                float* y, int64_t ldy) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* out = y + (token + t) * ldy + row;
+    for (int64_t r = 0; r < rows; ++r) out[r] = sums[r * kSumsStride + t];
+  }
+}
+
+// Tokens [token, token + count) into groups of 16, [group][padded_pairs][16]
+// words; the pairs past the features are zeros (they meet the zero-padded
+// or past-the-end features of an A tile's last step).
+void pack_groups(const float* x, int64_t cols, int64_t token, int64_t count, int64_t padded_pairs,
+                 uint32_t* packed) {
+  const int64_t pairs = (cols + 1) / 2;
+  for (int64_t g = 0; g * kTileRows < count; ++g) {
+    uint32_t* out = packed + g * padded_pairs * kTileRows;
+    pack_bf16_pairs(x, cols, token + g * kTileRows, min_of(kTileRows, count - g * kTileRows),
+                    kTileRows, out);
+    std::memset(out + pairs * kTileRows, 0,
+                static_cast<size_t>((padded_pairs - pairs) * kTileRows) * 4);
+  }
+}
+
+// Rows [row_begin, row_end) against one packed block of tokens.
+void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int64_t padded_pairs,
+                   int64_t token_begin, int64_t block_tokens, int64_t row_begin, int64_t row_end,
+                   float* y, int64_t ldy) {
+  alignas(64) float sums[2 * kTileRows * kSumsStride];
+  const int64_t padded_cols = padded_pairs * 2;
+  const int64_t steps = padded_pairs / kTilePairs;
+  const int64_t groups = (block_tokens + kTileRows - 1) / kTileRows;
+  const bool whole_steps = cols == padded_cols;
+  auto* padded =
+      reinterpret_cast<uint16_t*>(thread_words(kPaddedRowsSlot, 2 * kTileRows * padded_cols / 2));
+  for (int64_t n = row_begin; n < row_end; n += 2 * kTileRows) {
+    const int64_t rows = min_of(2 * kTileRows, row_end - n);
+    // An A tile reads the matrix in place when all of its 16 x (steps x 32)
+    // values are in it.
+    auto source = [&](int64_t first, int part) {
+      const int64_t count = min_of(kTileRows, row_end - first);
+      if (count == kTileRows && whole_steps) return TileSource{w + first * cols, cols * 2};
+      return padded_rows(w, cols, first, count, padded_cols,
+                         padded + part * kTileRows * padded_cols);
+    };
+    const TileSource a0 = source(n, 0);
+    const bool two_a = rows > kTileRows;
+    const TileSource a1 = two_a ? source(n + kTileRows, 1) : a0;
+    for (int64_t g = 0; g < groups; g += 2) {
+      const uint32_t* b0 = packed + g * padded_pairs * kTileRows;
+      const uint32_t* b1 = b0 + padded_pairs * kTileRows;
+      float* out = sums + g * kTileRows;
+      const bool two_b = g + 1 < groups;
+      if (two_a && two_b) {
+        tile_product<2, 2>(a0, a1, b0, b1, steps, out);
+      } else if (two_a) {
+        tile_product<2, 1>(a0, a1, b0, b0, steps, out);
+      } else if (two_b) {
+        tile_product<1, 2>(a0, a0, b0, b1, steps, out);
+      } else {
+        tile_product<1, 1>(a0, a0, b0, b0, steps, out);
+      }
+    }
+    write_sums(sums, token_begin, block_tokens, n, rows, y, ldy);
+  }
+}
+
+}  // namespace
+
+void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                   int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
+  const auto* weights = static_cast<const uint16_t*>(w.data);
+  const int64_t cols = w.cols;
+  const int64_t pairs = (cols + 1) / 2;
+  const int64_t padded_pairs = (pairs + kTilePairs - 1) / kTilePairs * kTilePairs;
+  const TileScope tiles;
+  for (int64_t tb = token_begin; tb < token_end; tb += kTokenBlock) {
+    const int64_t block_tokens = min_of(kTokenBlock, token_end - tb);
+    const int64_t groups = (block_tokens + kTileRows - 1) / kTileRows;
+    uint32_t* packed = thread_words(kPackedSlot, groups * padded_pairs * kTileRows);
+    if (!reuse_packed_x) pack_groups(x, cols, tb, block_tokens, padded_pairs, packed);
+    block_product(weights, cols, packed, padded_pairs, tb, block_tokens, row_begin, row_end, y,
+                  ldy);
+  }
+}
+
+double amx_bf16_peak_probe(int64_t iterations) {
+  alignas(64) uint16_t operand[kTileRows * 32];
+  for (uint16_t& v : operand) v = 0x3c00;  // bf16 2^-7
+  const TileScope tiles;
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t i = 0; i < iterations; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  alignas(64) float sink[kTileRows * kTileRows];
+  _tile_stored(0, sink, 64);
+  volatile float keep = sink[0];
+  (void)keep;
+  return 4.0 * 2.0 * kTileRows * kTileRows * 32 * static_cast<double>(iterations);
+}
+
+}  // namespace localmoe::kernels

@@ -1,0 +1,24 @@
+#pragma once
+// Internal to kernels/: products of BF16 weights with many tokens on AMX
+// tiles (tdpbf16ps), the matmul_block[kBF16] entry of the *_AMX variants.
+// Activations are rounded to BF16 once, when a block of tokens is packed (as
+// for the AVX512-BF16 dot product, whose packing it shares); products are
+// summed in f32. Call these only where cpu_features() reports amx_bf16 and
+// amx_permitted besides the dot product's extensions: their translation
+// unit is compiled for AMX and AVX-512.
+
+#include <cstdint>
+
+#include "localmoe/kernels/weight.h"
+
+namespace localmoe::kernels {
+
+// A MatmulBlockFn for BF16 weights (kernel_table.h says what it computes).
+void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                   int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x);
+
+// Independent tdpbf16ps chains on tiles on the calling thread; returns the
+// FLOPs performed (16 x 16 x 32 multiply-adds per instruction).
+double amx_bf16_peak_probe(int64_t iterations);
+
+}  // namespace localmoe::kernels
