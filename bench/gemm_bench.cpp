@@ -7,6 +7,14 @@
 //
 //   gemm_bench [--dtype bf16|f32] [--threads N] [--models tinyllama,mixtral]
 //              [--tokens 1,2,4,...] [--kernels best|AVX2|...] [--library both|ours|onednn]
+//              [--exact NAME|none]
+//
+// A variant whose BF16 products round x to BF16 (AVX3_BF16 on vdpbf16ps,
+// AVX3_AMX on AMX tiles) is measured against the pool's peak of the
+// instruction it multiplies with, probed like the FMA's, and in the same run
+// against an exact variant (--exact; by default the same name without its
+// _BF16 / _AMX suffix): the "exact/ours" column is that variant's time over
+// ours.
 //
 // oneDNN runs with its own OpenMP threads (as many as --threads) on
 // activations already in its input type: for BF16 weights oneDNN wants BF16
@@ -156,9 +164,40 @@ std::optional<DnnlMatmul> make_dnnl(const dnnl::engine& engine, int64_t m, int64
   }
 }
 
+// Peak FLOP/s of the pool in the instruction the variant's BF16 GEMM
+// multiplies with (its bf16_gemm_peak_probe on every thread at once), one
+// figure per run, as measure_peak_flops does for the FMA.
+std::vector<double> measure_bf16_gemm_peak(const kernels::Kernels& kernels, ThreadPool& pool,
+                                           int runs) {
+  constexpr int64_t kIterations = 4'000'000;
+  std::vector<double> flops_per_thread(pool.num_threads());
+  std::vector<double> rates;
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    auto job = [&](int thread) {
+      flops_per_thread[thread] = kernels.bf16_gemm_peak_probe(kIterations);
+    };
+    pool.run_on_all(job);
+    const double seconds = seconds_since(start);
+    double flops = 0;
+    for (double f : flops_per_thread) flops += f;
+    rates.push_back(flops / seconds);
+  }
+  return rates;
+}
+
+// The exact variant a BF16-rounding one is compared with: its name without
+// the suffix that selects the BF16 GEMM.
+std::string exact_counterpart(const std::string& name) {
+  for (const std::string suffix : {"_BF16", "_AMX"}) {
+    if (name.ends_with(suffix)) return name.substr(0, name.size() - suffix.size());
+  }
+  return "none";
+}
+
 int run(int argc, char** argv) {
   std::string dtype_arg = "bf16", kernels_arg = "best", models_arg = "tinyllama,mixtral";
-  std::string tokens_arg = "1,2,4,8,16,32,64,128,512", library = "both";
+  std::string tokens_arg = "1,2,4,8,16,32,64,128,512", library = "both", exact_arg;
   int threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -175,6 +214,8 @@ int run(int argc, char** argv) {
       kernels_arg = value;
     } else if (flag == "--library") {
       library = value;
+    } else if (flag == "--exact") {
+      exact_arg = value;
     } else {
       std::fprintf(stderr, "gemm_bench: unknown option %s\n", flag.c_str());
       return 2;
@@ -194,6 +235,10 @@ int run(int argc, char** argv) {
   const auto dnnl_type =
       dtype == DType::kF32 ? dnnl::memory::data_type::f32 : dnnl::memory::data_type::bf16;
   const kernels::Kernels kernels = kernels::Kernels::select(kernels_arg);
+  if (exact_arg.empty()) exact_arg = exact_counterpart(kernels.name());
+  const std::optional<kernels::Kernels> exact =
+      exact_arg == "none" || !run_ours ? std::nullopt
+                                       : std::optional(kernels::Kernels::select(exact_arg));
   const std::vector<int64_t> token_counts = parse_list(tokens_arg);
 
   Allocator allocator;
@@ -212,9 +257,21 @@ int run(int argc, char** argv) {
   const double bandwidth = median(bandwidths);
   std::printf("peak f32 FMA: %.1f GFLOP/s; read bandwidth: %.1f GB/s (medians of 5)\n", peak / 1e9,
               bandwidth / 1e9);
-  std::printf("%-10s %-14s %6s %6s %4s | %8s %7s %6s %7s %6s | %8s %7s %6s | %6s  %s\n", "model",
-              "matrix", "N", "K", "M", "ours ms", "GFLOP/s", "%peak", "GB/s", "%bw", "dnnl ms",
-              "GFLOP/s", "%peak", "ours/dnnl", "oneDNN implementation");
+  // The peak each of our products is measured against: the BF16 GEMM's
+  // instruction where it rounds x, the FMA elsewhere.
+  double bf16_peak = peak;
+  if (kernels.has_bf16_gemm_probe()) {
+    bf16_peak = median(measure_bf16_gemm_peak(kernels, pool, 5));
+    std::printf(
+        "peak of %s's BF16 GEMM instruction: %.1f GFLOP/s (median of 5); %%peak of its "
+        "rounding products is against it\n",
+        kernels.name().c_str(), bf16_peak / 1e9);
+  }
+  if (exact) std::printf("exact/ours: %s's time over ours\n", exact->name().c_str());
+  std::printf("%-10s %-14s %6s %6s %4s | %8s %7s %6s %7s %6s | %8s %6s | %8s %7s %6s | %6s  %s\n",
+              "model", "matrix", "N", "K", "M", "ours ms", "GFLOP/s", "%peak", "GB/s", "%bw",
+              "exact ms", "exact/ours", "dnnl ms", "GFLOP/s", "%peak", "ours/dnnl",
+              "oneDNN implementation");
 
   std::map<int64_t, double> forward_seconds;  // tokens -> seconds of one forward's products
   for (const Shape2& s : kShapes) {
@@ -233,6 +290,14 @@ int run(int argc, char** argv) {
         });
         forward_seconds[tokens] += ours * layer_uses(s);
       }
+      double exact_seconds = 0;
+      if (exact) {
+        exact_seconds = time_calls(copies, [&](int c) {
+          exact->matmul(m.weights[c], x.data(), tokens, y.data(), s.rows, pool);
+        });
+      }
+      const double our_peak =
+          kernels.matmul_rounds_x_to_bf16(m.weights[0].format, tokens) ? bf16_peak : peak;
 
       // oneDNN on the same weights; x in its input type.
       std::vector<uint16_t> x_bf16(x.size());
@@ -262,7 +327,12 @@ int run(int argc, char** argv) {
                         100.0 * bytes / ours / bandwidth);
         }
         std::snprintf(mine, sizeof(mine), "%8.3f %7.1f %5.1f%% %s", ours * 1e3, flops / ours / 1e9,
-                      100.0 * flops / ours / peak, streaming);
+                      100.0 * flops / ours / our_peak, streaming);
+      }
+      char exact_text[32] = "       -      -";
+      if (exact) {
+        std::snprintf(exact_text, sizeof(exact_text), "%8.3f %5.2fx", exact_seconds * 1e3,
+                      exact_seconds / ours);
       }
       char theirs_text[48] = "       -       -      -";
       char ratio[16] = "     -";
@@ -273,9 +343,10 @@ int run(int argc, char** argv) {
         implementation = mm->pd.impl_info_str();
         if (run_ours) std::snprintf(ratio, sizeof(ratio), "%5.2fx", theirs / ours);
       }
-      std::printf("%-10s %-14s %6lld %6lld %4lld | %s | %s | %9s  %s\n", s.model, s.name,
+      std::printf("%-10s %-14s %6lld %6lld %4lld | %s | %s | %s | %9s  %s\n", s.model, s.name,
                   static_cast<long long>(s.rows), static_cast<long long>(s.cols),
-                  static_cast<long long>(tokens), mine, theirs_text, ratio, implementation.c_str());
+                  static_cast<long long>(tokens), mine, exact_text, theirs_text, ratio,
+                  implementation.c_str());
       std::fflush(stdout);
     }
   }
@@ -283,11 +354,14 @@ int run(int argc, char** argv) {
     const double one = 1.0 / forward_seconds[1];
     for (const auto& [tokens, seconds] : forward_seconds) {
       const double flops = 2.0 * static_cast<double>(tokens) * tinyllama_forward_weights();
+      const double forward_peak =
+          kernels.matmul_rounds_x_to_bf16(kernels::dense_weight_format(dtype), tokens) ? bf16_peak
+                                                                                       : peak;
       std::printf(
           "TinyLlama forward, matrix products only: %4lld tokens %8.1f ms = %7.1f tokens/s "
           "(%5.2fx one token), %6.1f GFLOP/s = %5.1f%% of peak\n",
           static_cast<long long>(tokens), seconds * 1e3, tokens / seconds, tokens / seconds / one,
-          flops / seconds / 1e9, 100.0 * flops / seconds / peak);
+          flops / seconds / 1e9, 100.0 * flops / seconds / forward_peak);
     }
   }
   return 0;

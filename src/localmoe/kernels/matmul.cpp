@@ -24,10 +24,11 @@ constexpr int64_t kRowGrain = 4;
 // 1.6 ms in the GEMM, 4 tokens 0.95 / 1.7, 8 tokens 2.2 / 1.8, 16 tokens
 // 4.2 / 2.2 (one thread, weights in L3).
 constexpr int64_t kGemmMinTokens = 8;
-// A GEMM work item's rows are a multiple of this (the GEMM tiles are 6, 12
-// or 24 rows), and at most kItemMaxRows; its tokens at most kItemTokens (the
-// GEMM's token block: the packed tokens stay in L2).
-constexpr int64_t kItemRowGrain = 24;
+// A GEMM work item's rows are a multiple of this (the f32 GEMM's tiles are
+// 6, 12 or 24 rows, AMX's 16 or 32: a row tail there reads a padded copy),
+// and at most kItemMaxRows; its tokens at most kItemTokens (the GEMM's token
+// block: the packed tokens stay in L2).
+constexpr int64_t kItemRowGrain = 48;
 constexpr int64_t kItemMaxRows = 192;
 constexpr int64_t kItemTokens = 128;
 // Work items per thread to aim for, so that threads which progress unevenly
