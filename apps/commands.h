@@ -14,5 +14,6 @@ void add_perplexity_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_advise_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace localmoe::apps

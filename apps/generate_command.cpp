@@ -1,9 +1,22 @@
-// localmoe generate: one prompt through one model, for scripts, debugging and
-// benchmarks. --json prints a single object with the ids and timings.
+// localmoe generate: prompts through the batching engine, for scripts,
+// offline batches, debugging and benchmarks.
+//
+//   --prompt / --prompt-ids / --chat   one request; text on stdout, or one
+//                                      JSON object with --json
+//   --input prompts.jsonl              one request per line, all through one
+//   [--output results.jsonl]           engine; one result line per input line,
+//                                      in input order (stdout without --output)
+//
+// An input line is {"prompt": "..."}, {"prompt_ids": [...]} or
+// {"messages": [...]}, plus any sampling field by its OpenAI name; the
+// command's flags are the defaults of every line. A bad line gives a result
+// line with its "error" (and a message naming the line on stderr); the
+// others still run.
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,13 +28,18 @@
 #include "commands.h"
 #include "localmoe/base/error.h"
 #include "localmoe/config/cli_options.h"
-#include "localmoe/engine/generator.h"
-#include "localmoe/model/model_loader.h"
+#include "localmoe/engine/offline_batch.h"
+#include "localmoe/engine/served_model.h"
+#include "localmoe/server/openai_sampling.h"
 #include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/tokenizer.h"
 
 namespace localmoe::apps {
 namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
 
 // The engine, model and runtime settings come from the configuration
 // (--config, --set and the model flags); the rest is this command's own.
@@ -30,11 +48,20 @@ struct GenerateOptions {
   std::string prompt_ids;
   std::string prompt;
   std::string chat_file;
+  std::string input;
+  std::string output;
+  // Sampling defaults of every request.
   int64_t max_tokens = 32;
   float temperature = 0.0f;
   int64_t top_k = 0;
   float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+  std::optional<int64_t> logprobs;
   bool ignore_eos = false;
   bool json = false;
 };
@@ -64,107 +91,363 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
-// The prompt's token ids from exactly one of --prompt-ids, --prompt and
-// --chat; `tokenizer` is loaded only when text is involved.
-std::vector<int32_t> prompt_tokens(const GenerateOptions& o, const Tokenizer* tokenizer) {
-  if (!o.prompt_ids.empty()) return parse_ids(o.prompt_ids);
-  if (!o.prompt.empty()) return tokenizer->encode(o.prompt, /*add_special_tokens=*/true);
-  std::ifstream in(o.chat_file);
-  if (!in) throw make_error(ErrorKind::kNotFound, "cannot open '", o.chat_file, "'");
-  nlohmann::ordered_json messages;
-  try {
-    messages = nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw make_error(ErrorKind::kInvalidArgument, "'", o.chat_file, "' is not JSON: ", e.what());
+const Tokenizer& need_tokenizer(const ServedModel& served, std::string_view what) {
+  if (served.tokenizer() == nullptr) {
+    throw make_error(ErrorKind::kInvalidArgument, what, " needs the model's tokenizer, and '",
+                     served.name(), "' has none; give token ids instead");
   }
-  if (messages.is_object() && messages.contains("messages")) messages = messages["messages"];
-  if (!messages.is_array()) {
-    throw make_error(ErrorKind::kInvalidArgument, "'", o.chat_file,
-                     "' must hold an array of {\"role\", \"content\"} messages");
-  }
-  const std::string rendered =
-      ChatTemplate::for_tokenizer(*tokenizer).render(messages, /*add_generation_prompt=*/true);
-  // The template already wrote BOS and the other special tokens.
-  return tokenizer->encode(rendered, /*add_special_tokens=*/false);
+  return *served.tokenizer();
 }
 
-void run_generate(const GenerateOptions& o) {
-  const LoadedConfig loaded = o.config.load();
-  const EngineConfig& engine = loaded.config.engine;
-  Backend backend(loaded);
+std::vector<int32_t> encode_chat(const ServedModel& served, const ordered_json& messages) {
+  const Tokenizer& tokenizer = need_tokenizer(served, "a chat prompt");
+  if (!messages.is_array()) {
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "messages must be an array of {\"role\", \"content\"} objects");
+  }
+  const std::string rendered =
+      ChatTemplate::for_tokenizer(tokenizer).render(messages, /*add_generation_prompt=*/true);
+  // The template already wrote BOS and the other special tokens.
+  return tokenizer.encode(rendered, /*add_special_tokens=*/false);
+}
 
-  const int sources = !o.prompt_ids.empty() + !o.prompt.empty() + !o.chat_file.empty();
+// The command's sampling flags as request fields, the defaults of every
+// request; `chat` spells logprobs the chat way.
+json sampling_defaults(const GenerateOptions& o, bool chat) {
+  json d = {{"max_tokens", o.max_tokens},
+            {"temperature", o.temperature},
+            {"top_k", o.top_k},
+            {"top_p", o.top_p},
+            {"min_p", o.min_p},
+            {"repetition_penalty", o.repetition_penalty},
+            {"presence_penalty", o.presence_penalty},
+            {"frequency_penalty", o.frequency_penalty},
+            {"ignore_eos", o.ignore_eos}};
+  if (o.seed) d["seed"] = *o.seed;
+  if (!o.stop.empty()) d["stop"] = o.stop;
+  if (o.logprobs) {
+    if (chat) {
+      d["logprobs"] = true;
+      d["top_logprobs"] = *o.logprobs;
+    } else {
+      d["logprobs"] = *o.logprobs;
+    }
+  }
+  return d;
+}
+
+struct PreparedRequest {
+  std::vector<int32_t> prompt;
+  SamplingParams params;
+};
+
+// One input line's request: its prompt and its fields over the defaults.
+PreparedRequest prepare_line(const ServedModel& served, const GenerateOptions& o,
+                             const ordered_json& line) {
+  if (!line.is_object()) {
+    throw make_error(ErrorKind::kInvalidArgument, "a line must be a JSON object");
+  }
+  const int sources =
+      line.contains("prompt") + line.contains("prompt_ids") + line.contains("messages");
   if (sources != 1) {
     throw make_error(ErrorKind::kInvalidArgument,
-                     "give exactly one of --prompt-ids, --prompt and --chat");
+                     "give exactly one of \"prompt\", \"prompt_ids\" and \"messages\"");
   }
-  const std::unique_ptr<Tokenizer> tokenizer =
-      o.prompt_ids.empty() ? load_tokenizer(engine.model_name) : nullptr;
-  const std::vector<int32_t> prompt = prompt_tokens(o, tokenizer.get());
-  SamplingParams params;
-  params.temperature = o.temperature;
-  params.top_k = o.top_k;
-  params.top_p = o.top_p;
-  params.seed = o.seed;
-  params.max_tokens = o.max_tokens;
-  params.ignore_eos = o.ignore_eos;
-  params.validate();
+  PreparedRequest r;
+  const bool chat = line.contains("messages");
+  if (chat) {
+    r.prompt = encode_chat(served, line["messages"]);
+  } else if (line.contains("prompt")) {
+    if (!line["prompt"].is_string()) {
+      throw make_error(ErrorKind::kInvalidArgument, "\"prompt\" must be a string");
+    }
+    r.prompt = need_tokenizer(served, "a text prompt")
+                   .encode(line["prompt"].get<std::string>(), /*add_special_tokens=*/true);
+  } else {
+    const ordered_json& ids = line["prompt_ids"];
+    if (!ids.is_array()) {
+      throw make_error(ErrorKind::kInvalidArgument, "\"prompt_ids\" must be an array of ids");
+    }
+    for (const ordered_json& id : ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
+        throw make_error(ErrorKind::kInvalidArgument, "\"prompt_ids\" holds ", id.dump(),
+                         ", which is not a token id");
+      }
+      r.prompt.push_back(id.get<int32_t>());
+    }
+  }
+  json fields = sampling_defaults(o, chat);
+  for (const auto& [key, value] : line.items()) fields[key] = value;
+  r.params = sampling_params_from_json(
+      fields, chat ? OpenAiEndpoint::kChatCompletions : OpenAiEndpoint::kCompletions, o.max_tokens);
+  return r;
+}
 
-  Allocator allocator;
-  const auto load_start = std::chrono::steady_clock::now();
-  const auto model =
-      load_transformer(engine.model_name, engine.max_num_batched_tokens, engine.block_size,
-                       backend.kernels(), allocator, backend.pool());
-  const double load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+// The single-prompt forms' request.
+PreparedRequest prepare_single(const ServedModel& served, const GenerateOptions& o) {
+  PreparedRequest r;
+  if (!o.prompt_ids.empty()) {
+    r.prompt = parse_ids(o.prompt_ids);
+  } else if (!o.prompt.empty()) {
+    r.prompt = need_tokenizer(served, "--prompt").encode(o.prompt, /*add_special_tokens=*/true);
+  } else {
+    std::ifstream in(o.chat_file);
+    if (!in) throw make_error(ErrorKind::kNotFound, "cannot open '", o.chat_file, "'");
+    ordered_json messages;
+    try {
+      messages = ordered_json::parse(in);
+    } catch (const json::exception& e) {
+      throw make_error(ErrorKind::kInvalidArgument, "'", o.chat_file, "' is not JSON: ", e.what());
+    }
+    if (messages.is_object() && messages.contains("messages")) messages = messages["messages"];
+    try {
+      r.prompt = encode_chat(served, messages);
+    } catch (Error& e) {
+      throw e.with_context("'" + o.chat_file + "'");
+    }
+  }
+  const bool chat = !o.chat_file.empty();
+  r.params = sampling_params_from_json(
+      sampling_defaults(o, chat),
+      chat ? OpenAiEndpoint::kChatCompletions : OpenAiEndpoint::kCompletions, o.max_tokens);
+  return r;
+}
 
-  Generator generator(*model, allocator);
-  const GenerationResult result = generator.generate(prompt, params);
+json logprobs_json(const std::vector<Logprobs>& logprobs) {
+  json out = json::array();
+  for (const Logprobs& l : logprobs) {
+    json top = json::array();
+    for (const TokenLogprob& t : l.top_logprobs()) {
+      top.push_back({{"token_id", t.token_id}, {"logprob", t.logprob}});
+    }
+    out.push_back({{"token_id", l.token.token_id},
+                   {"logprob", l.token.logprob},
+                   {"rank", l.rank},
+                   {"top_logprobs", top}});
+  }
+  return out;
+}
 
-  DecodeOptions decode_options;
-  decode_options.skip_special_tokens = true;
-  const std::string text =
-      tokenizer ? tokenizer->decode(result.token_ids, decode_options) : std::string();
+double tokens_per_second(double tokens, double seconds) {
+  return seconds > 0.0 ? tokens / seconds : 0.0;
+}
+
+json timings_json(const CompletionChoice& c, int64_t prompt_tokens) {
+  const RequestTimings& t = c.timings;
+  const auto decoded = static_cast<double>(c.token_ids.size()) - 1.0;
+  return {{"queued_s", t.queued},
+          {"first_token_s", t.first_token},
+          {"total_s", t.finished},
+          {"prefill_tokens_per_s",
+           tokens_per_second(static_cast<double>(prompt_tokens), t.first_token - t.queued)},
+          {"decode_tokens_per_s", tokens_per_second(decoded, t.finished - t.first_token)}};
+}
+
+std::string finish_text(const CompletionChoice& c) {
+  if (c.error) return "error";
+  return std::string(finish_reason_name(c.finish_reason.value_or(FinishReason::kAbort)));
+}
+
+json choice_json(const CompletionChoice& c, const Completion& completion, bool has_tokenizer) {
+  json out = {{"index", c.index},
+              {"token_ids", c.token_ids},
+              {"finish_reason", finish_text(c)},
+              {"timings", timings_json(c, completion.prompt_tokens)}};
+  if (has_tokenizer) out["text"] = c.text;
+  if (c.stop_string) out["stop_reason"] = *c.stop_string;
+  if (c.stop_token_id) out["stop_reason"] = *c.stop_token_id;
+  if (c.error) out["error"] = *c.error;
+  if (!c.logprobs.empty()) out["logprobs"] = logprobs_json(c.logprobs);
+  return out;
+}
+
+// A result line: the first choice's fields at the top level (the usual n = 1),
+// every choice under "choices" when there are several.
+json result_json(size_t index, const Completion& completion, bool has_tokenizer) {
+  json out = choice_json(completion.choices.front(), completion, has_tokenizer);
+  out["index"] = index;
+  out["usage"] = {{"prompt_tokens", completion.prompt_tokens},
+                  {"completion_tokens", completion.completion_tokens},
+                  {"cached_prompt_tokens", completion.cached_prompt_tokens}};
+  if (!completion.prompt_logprobs.empty()) {
+    out["prompt_logprobs"] = logprobs_json(completion.prompt_logprobs);
+  }
+  if (completion.choices.size() > 1) {
+    json choices = json::array();
+    for (const CompletionChoice& c : completion.choices) {
+      choices.push_back(choice_json(c, completion, has_tokenizer));
+    }
+    out["choices"] = choices;
+  }
+  return out;
+}
+
+// One line on stderr at most every two seconds while a batch runs.
+class Progress {
+ public:
+  explicit Progress(size_t total) : total_(total), start_(Clock::now()), last_(start_) {}
+
+  void update(const OfflineBatch& batch) {
+    const Clock::time_point now = Clock::now();
+    if (now - last_ < std::chrono::seconds(2)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const auto done = static_cast<double>(batch.num_finished());
+    const double eta = done > 0 ? elapsed / done * (static_cast<double>(total_) - done) : 0.0;
+    std::fprintf(stderr, "generate: %lld/%zu requests, %lld tokens, %.1f tokens/s, eta %.0f s\n",
+                 static_cast<long long>(batch.num_finished()), total_,
+                 static_cast<long long>(batch.num_generated_tokens()),
+                 tokens_per_second(static_cast<double>(batch.num_generated_tokens()), elapsed),
+                 eta);
+  }
+
+ private:
+  size_t total_;
+  Clock::time_point start_;
+  Clock::time_point last_;
+};
+
+void run_batch(ServedModel& served, const GenerateOptions& o) {
+  std::ifstream in(o.input);
+  if (!in) throw make_error(ErrorKind::kNotFound, "cannot open '", o.input, "'");
+  std::ofstream file;
+  if (!o.output.empty()) {
+    file.open(o.output);
+    if (!file) throw make_error(ErrorKind::kIo, "cannot write '", o.output, "'");
+  }
+  std::ostream& out = o.output.empty() ? std::cout : file;
+
+  // Per input line (blank lines skipped): its batch index, or its error.
+  struct Line {
+    int64_t number;
+    std::optional<size_t> request;
+    std::string error;
+  };
+  std::vector<Line> lines;
+  OfflineBatch batch(served.engine());
+  std::string text;
+  for (int64_t number = 1; std::getline(in, text); ++number) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Line line{number, std::nullopt, {}};
+    try {
+      ordered_json parsed;
+      try {
+        parsed = ordered_json::parse(text);
+      } catch (const json::exception& e) {
+        throw make_error(ErrorKind::kInvalidArgument, "not JSON: ", e.what());
+      }
+      PreparedRequest r = prepare_line(served, o, parsed);
+      line.request = batch.add(std::move(r.prompt), r.params);
+    } catch (const Error& e) {
+      line.error = e.what();
+      std::fprintf(stderr, "%s:%lld: error: %s\n", o.input.c_str(), static_cast<long long>(number),
+                   e.what());
+    }
+    lines.push_back(std::move(line));
+  }
+
+  const Clock::time_point start = Clock::now();
+  Progress progress(batch.size());
+  batch.run([&](const OfflineBatch& b) { progress.update(b); });
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  int64_t failed = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = lines[i];
+    json result;
+    if (line.request) {
+      result = result_json(i, batch.completion(*line.request), served.tokenizer() != nullptr);
+    } else {
+      ++failed;
+      result = {{"index", i}, {"line", line.number}, {"error", line.error}};
+    }
+    out << result.dump() << '\n';
+  }
+  out.flush();
+  std::fprintf(stderr,
+               "generate: %zu requests (%lld rejected), %lld tokens in %.2f s: %.2f requests/s, "
+               "%.1f output tokens/s\n",
+               batch.size(), static_cast<long long>(failed),
+               static_cast<long long>(batch.num_generated_tokens()), seconds,
+               tokens_per_second(static_cast<double>(batch.size()), seconds),
+               tokens_per_second(static_cast<double>(batch.num_generated_tokens()), seconds));
+}
+
+void run_single(ServedModel& served, const GenerateOptions& o) {
+  PreparedRequest r = prepare_single(served, o);
+  OfflineBatch batch(served.engine());
+  batch.add(std::move(r.prompt), r.params);
+  batch.run();
+  const Completion& completion = batch.completion(0);
+  const CompletionChoice& choice = completion.choices.front();
+  if (choice.error) throw make_error(ErrorKind::kIo, "generation failed: ", *choice.error);
+  const json timings = timings_json(choice, completion.prompt_tokens);
   if (o.json) {
-    nlohmann::json out = {
-        {"model", engine.model_name},
-        {"prompt_tokens", result.prompt_tokens},
-        {"token_ids", result.token_ids},
-        {"finish_reason", result.finish_reason},
-        {"timings",
-         {{"load_s", load_seconds},
-          {"prefill_tokens_per_s", result.prefill_tokens_per_second()},
-          {"decode_tokens_per_s", result.decode_tokens_per_second()}}},
-    };
-    if (tokenizer) out["text"] = text;
+    json out = {{"model", served.name()},
+                {"prompt_tokens", completion.prompt_tokens},
+                {"token_ids", choice.token_ids},
+                {"finish_reason", finish_text(choice)},
+                {"timings",
+                 {{"load_s", served.load_seconds()},
+                  {"prefill_tokens_per_s", timings["prefill_tokens_per_s"]},
+                  {"decode_tokens_per_s", timings["decode_tokens_per_s"]}}}};
+    if (served.tokenizer() != nullptr) out["text"] = choice.text;
+    if (!choice.logprobs.empty()) out["logprobs"] = logprobs_json(choice.logprobs);
     std::printf("%s\n", out.dump().c_str());
     return;
   }
-  if (tokenizer) {
-    std::printf("%s\n", text.c_str());
+  if (served.tokenizer() != nullptr) {
+    std::printf("%s\n", choice.text.c_str());
   } else {
     std::string ids;
-    for (int32_t id : result.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    for (int32_t id : choice.token_ids) ids += (ids.empty() ? "" : " ") + std::to_string(id);
     std::printf("%s\n", ids.c_str());
   }
   std::fflush(stdout);  // the text before the statistics when both go to one pipe
-  std::fprintf(stderr,
-               "%zu tokens (%s); load %.2f s, prefill %.1f tokens/s, decode %.2f tokens/s\n",
-               result.token_ids.size(), result.finish_reason.c_str(), load_seconds,
-               result.prefill_tokens_per_second(), result.decode_tokens_per_second());
+  std::fprintf(
+      stderr, "%zu tokens (%s); load %.2f s, prefill %.1f tokens/s, decode %.2f tokens/s\n",
+      choice.token_ids.size(), finish_text(choice).c_str(), served.load_seconds(),
+      timings["prefill_tokens_per_s"].get<double>(), timings["decode_tokens_per_s"].get<double>());
+}
+
+void run_generate(const GenerateOptions& o) {
+  const int sources =
+      !o.prompt_ids.empty() + !o.prompt.empty() + !o.chat_file.empty() + !o.input.empty();
+  if (sources != 1) {
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "give exactly one of --prompt-ids, --prompt, --chat and --input");
+  }
+  if (!o.output.empty() && o.input.empty()) {
+    throw make_error(ErrorKind::kInvalidArgument, "--output goes with --input");
+  }
+  const LoadedConfig loaded = o.config.load();
+  Backend backend(loaded);
+  ServedModel served(loaded.config, backend.kernels(), backend.pool());
+  if (o.input.empty()) {
+    run_single(served, o);
+  } else {
+    run_batch(served, o);
+  }
 }
 
 }  // namespace
 
 void add_generate_command(CLI::App& app) {
   auto options = std::make_shared<GenerateOptions>();
-  CLI::App* cmd = app.add_subcommand("generate", "Generate tokens from a prompt with one model");
+  CLI::App* cmd = app.add_subcommand(
+      "generate", "Generate from one prompt, or from every line of a JSONL file, with one engine");
   add_config_options(*cmd, options->config, model_flags());
   cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt as comma-separated token ids");
   cmd->add_option("--prompt", options->prompt, "Prompt text, encoded with the model's tokenizer");
   cmd->add_option("--chat", options->chat_file,
                   "JSON file of chat messages, rendered with the model's chat template")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--input", options->input,
+                  "JSONL file: one request per line ({\"prompt\"}, {\"prompt_ids\"} or "
+                  "{\"messages\"}, plus sampling fields by their OpenAI names)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--output", options->output,
+                  "JSONL file for --input's results, in input order (default: stdout)");
   cmd->add_option("-n,--max-tokens", options->max_tokens, "New tokens at most")
       ->check(at_least(1))
       ->capture_default_str();
@@ -177,7 +460,26 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--top-p", options->top_p, "Nucleus sampling mass, in (0, 1]")
       ->check(in_range(0, 1))
       ->capture_default_str();
+  cmd->add_option("--min-p", options->min_p,
+                  "Drop tokens below this fraction of the most likely one's probability")
+      ->check(in_range(0, 1))
+      ->capture_default_str();
+  cmd->add_option("--repetition-penalty", options->repetition_penalty,
+                  "Divide the logits of seen tokens by this (1 = off)")
+      ->capture_default_str();
+  cmd->add_option("--presence-penalty", options->presence_penalty,
+                  "Subtract from the logits of generated tokens, once")
+      ->check(in_range(-kMaxPresenceFrequency, kMaxPresenceFrequency))
+      ->capture_default_str();
+  cmd->add_option("--frequency-penalty", options->frequency_penalty,
+                  "Subtract from a token's logit per time it was generated")
+      ->check(in_range(-kMaxPresenceFrequency, kMaxPresenceFrequency))
+      ->capture_default_str();
   cmd->add_option("--seed", options->seed, "Seed for reproducible sampling (default: random)");
+  cmd->add_option("--stop", options->stop, "Stop string (repeat for several)");
+  cmd->add_option("--logprobs", options->logprobs,
+                  "Return each token's logprob and this many alternatives")
+      ->check(in_range(0, static_cast<double>(kMaxLogprobs)));
   cmd->add_flag("--ignore-eos", options->ignore_eos, "Do not stop at end-of-sequence tokens");
   cmd->add_flag("--json", options->json,
                 "Print one JSON object with token_ids, text (with a tokenizer) and timings");

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   localmoe::apps::add_validate_command(app);
   localmoe::apps::add_advise_command(app);
   localmoe::apps::add_tokenize_command(app);
+  localmoe::apps::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -101,6 +101,7 @@ engine:
   max_model_len: 0
   block_size: 24
   swap_space: -2
+  num_gpu_blocks_override: 0
   max_num_seqs: 64
   max_num_batched_tokens: 32
   max_chunked_prefill_tokens: 64
@@ -124,6 +125,7 @@ moe:
            {"engine.max_model_len", "[1, 16777216], got 0"},
            {"engine.block_size", "one of 8, 16, 32, 64, 128, got 24"},
            {"engine.swap_space", "[0, 1048576] GiB, got -2.0"},
+           {"engine.num_gpu_blocks_override", "must be >= 1 block, got 0"},
            {"engine.max_num_batched_tokens", "32 is below max_num_seqs 64"},
            {"engine.max_chunked_prefill_tokens", "64 exceeds max_num_batched_tokens 32"},
            {"server.host", "must not be empty"},
@@ -138,7 +140,7 @@ moe:
     EXPECT_NE(find_diagnostic(errors, key, fragment), nullptr) << key << ": " << fragment << "\n"
                                                                << dump(errors);
   }
-  EXPECT_EQ(errors.size(), 18u) << dump(errors);
+  EXPECT_EQ(errors.size(), 19u) << dump(errors);
 
   // Upper bounds keep the memory arithmetic exact.
   errors = errors_for(R"(gpu: {memory_limit_gb: 1e300}

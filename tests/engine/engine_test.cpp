@@ -7,11 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "localmoe/config/hf_config.h"
+#include "localmoe/engine/completion.h"
 #include "localmoe/kernels/kernels.h"
 #include "localmoe/loader/checkpoint.h"
 #include "localmoe/model/model_loader.h"
@@ -189,12 +193,100 @@ TEST(Engine, RejectsWhatCanNeverRun) {
         << e.what();
   }
   try {
+    f.engine->add_request({}, greedy(4));
+    ADD_FAILURE() << "an empty prompt was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the prompt is empty"), std::string::npos) << e.what();
+  }
+  try {
     f.engine->add_request(std::vector<int32_t>(100, 1), greedy(100));
     ADD_FAILURE() << "a request longer than the context was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("128"), std::string::npos) << e.what();
   }
   expect_all_blocks_free(*f.engine);
+}
+
+TEST(Engine, PromptLogprobsAreTheOraclesThroughChunksAndAPrefixHit) {
+  Fixture f("llama_f32");
+  const OracleOutputs oracle = read_expected(f.dir);
+  const int64_t vocab = f.model->config().vocab_size;
+  // The same prompt first without prompt logprobs: its blocks are then in the
+  // prefix cache, which the second request must not take (no logits there).
+  auto warm = f.engine->add_request(oracle.input_ids, greedy(2));
+  run_to_completion(*f.engine);
+  EXPECT_EQ(drain(*warm, 1)[0].size(), 2u);
+  SamplingParams p = greedy(3);
+  p.prompt_logprobs = 2;
+  auto stream = f.engine->add_request(oracle.input_ids, p);
+  run_to_completion(*f.engine);
+  const Completion c = Completion::collect(*stream, 1);
+  ASSERT_EQ(c.prompt_logprobs.size(), oracle.input_ids.size() - 1);
+  EXPECT_EQ(c.cached_prompt_tokens, 0);
+  for (size_t i = 0; i < c.prompt_logprobs.size(); ++i) {
+    // The row of position i predicts token i + 1.
+    const float* row = oracle.logits.data() + i * vocab;
+    double normalizer = 0.0;
+    for (int64_t v = 0; v < vocab; ++v) normalizer += std::exp(static_cast<double>(row[v]));
+    const int32_t token = oracle.input_ids[i + 1];
+    const Logprobs& l = c.prompt_logprobs[i];
+    EXPECT_EQ(l.token.token_id, token);
+    EXPECT_NEAR(l.token.logprob, row[token] - std::log(normalizer), 1e-4) << "token " << i + 1;
+    ASSERT_EQ(l.num_top, 2);
+    EXPECT_EQ(l.top[0].token_id, std::max_element(row, row + vocab) - row) << "token " << i + 1;
+  }
+  EXPECT_EQ(c.choices[0].token_ids,
+            std::vector<int32_t>(oracle.greedy_ids.begin(), oracle.greedy_ids.begin() + 3));
+  expect_all_blocks_free(*f.engine);
+}
+
+TEST(Engine, StopsAtTheFirstEndOfSequenceToken) {
+  const std::string dir = model_dir("llama_f32");
+  const std::vector<int32_t> greedy_ids = expected_ints(dir, "greedy_ids");
+  ModelConfig config = load_hf_config(dir);
+  config.eos_token_ids = {greedy_ids[3]};
+  const kernels::Kernels kernels = kernels::Kernels::select("best");
+  Allocator allocator;
+  ThreadPool pool(1);
+  Transformer model(config, open_checkpoint(dir), 16, kBlockSize, kernels, allocator, pool);
+  EngineConfig engine_config;
+  engine_config.block_size = kBlockSize;
+  engine_config.max_num_batched_tokens = 16;
+  engine_config.max_num_seqs = 4;
+  const KvCacheCapacity capacity{64, 0, kBlockSize, model.kv_layout(DType::kF32).bytes_per_block()};
+  Engine engine(model, nullptr, engine_config, capacity, DType::kF32,
+                config.max_position_embeddings, allocator);
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.max_tokens = 32;
+  auto stream = engine.add_request(expected_ints(dir, "input_ids"), p);
+  run_to_completion(engine);
+  const Completion c = Completion::collect(*stream, 1);
+  EXPECT_EQ(c.choices[0].finish_reason, FinishReason::kStop);
+  // The first occurrence of the EOS token ends generation, and is returned.
+  const auto first = std::find(greedy_ids.begin(), greedy_ids.end(), greedy_ids[3]);
+  EXPECT_EQ(c.choices[0].token_ids, std::vector<int32_t>(greedy_ids.begin(), first + 1));
+}
+
+TEST(Engine, GenerationEndsAtMaxModelLen) {
+  Fixture f("gpt2_f32");  // 128 positions
+  const std::vector<int32_t> prompt(120, 5);
+  auto stream = f.engine->add_request(prompt, greedy(8));
+  run_to_completion(*f.engine);
+  const Completion c = Completion::collect(*stream, 1);
+  EXPECT_EQ(c.choices[0].token_ids.size(), 8u);
+  EXPECT_EQ(c.choices[0].finish_reason, FinishReason::kLength);
+  EXPECT_EQ(c.prompt_tokens, 120);
+}
+
+TEST(Engine, Bf16WeightsInSmallChunksGiveTheOraclesTokens) {
+  Fixture f("mistral_bf16", /*num_blocks=*/64, /*host_blocks=*/0, /*max_num_batched_tokens=*/5,
+            /*max_num_seqs=*/4);
+  const std::vector<int32_t> oracle = expected_ints(f.dir, "greedy_ids");
+  auto stream = f.engine->add_request(expected_ints(f.dir, "input_ids"),
+                                      greedy(static_cast<int64_t>(oracle.size())));
+  run_to_completion(*f.engine);
+  EXPECT_EQ(drain(*stream, 1)[0], oracle);
 }
 
 TEST(Engine, ItsOwnThreadServesRequestsFromOtherThreads) {

@@ -384,16 +384,33 @@ TEST(Sampler, SeedsOfTheNChoicesAndOfUnseededRequests) {
   EXPECT_NE(SamplingState(params, {}, {}).seed(), SamplingState(params, {}, {}).seed());
 }
 
-TEST(Sampler, SingleSequencePathMatchesAState) {
+TEST(Sampler, RowsOfABatchSampleAsOneRowAtATime) {
+  constexpr int64_t kVocab = 50;
   SamplingParams params;
   params.seed = 11;
   params.max_tokens = 30;
-  Sampler single(params, 50, generic());
-  Sampler batch(generic(), 50);
-  SamplingState state(params, {}, {});
+  params.top_k = 20;
+  Sampler batched(generic(), kVocab);
+  Sampler single(generic(), kVocab);
+  std::vector<SamplingState> batch_states, single_states;
+  for (int64_t i = 0; i < 3; ++i) {
+    batch_states.emplace_back(params, std::span<const int32_t>(), std::span<const int64_t>(), i);
+    single_states.emplace_back(params, std::span<const int32_t>(), std::span<const int64_t>(), i);
+  }
+  std::vector<SamplingState*> rows = {&batch_states[0], &batch_states[1], &batch_states[2]};
+  std::vector<SampledToken> out(3);
   for (int step = 0; step < 30; ++step) {
-    Logits a = step_logits(step, 50), b = a;
-    ASSERT_EQ(single.sample(a.data()), batch.sample(b.data(), state).token_id);
+    Logits all;
+    for (int i = 0; i < 3; ++i) {
+      const Logits row = step_logits(step + 7 * i, kVocab);
+      all.insert(all.end(), row.begin(), row.end());
+    }
+    Logits copy = all;
+    batched.sample(all.data(), rows, out);
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(out[i].token_id, single.sample(copy.data() + i * kVocab, single_states[i]).token_id)
+          << "step " << step << ", row " << i;
+    }
   }
 }
 

@@ -42,6 +42,19 @@ TEST(KvCacheBudget, BlocksAreWhatTheWeightsAndWorkspaceLeave) {
   EXPECT_EQ(c.block_size, 16);
 }
 
+TEST(KvCacheBudget, BlocksBeyondWhatTheSequencesCanFillAreNotAllocated) {
+  // 2 sequences of 4096 tokens = 512 blocks; 4 x that is 2048 < 3673.
+  KvCacheBudget b = l40s();
+  b.max_num_seqs = 2;
+  EXPECT_EQ(plan_kv_cache(llama7b(), b).num_blocks, kKvSequencesPerSlot * 2 * 256);
+  b.max_num_seqs = 8;  // 8192 blocks would fit the sequences: the budget decides
+  EXPECT_EQ(plan_kv_cache(llama7b(), b).num_blocks, 3673);
+  // An explicit count is taken as given.
+  b.max_num_seqs = 2;
+  b.num_blocks = 3000;
+  EXPECT_EQ(plan_kv_cache(llama7b(), b).num_blocks, 3000);
+}
+
 TEST(KvCacheBudget, FromConfigReadsTheLimitOrTheDevicesOwnSize) {
   GpuConfig gpu;
   gpu.memory_limit_gb = 48.0;
@@ -56,6 +69,10 @@ TEST(KvCacheBudget, FromConfigReadsTheLimitOrTheDevicesOwnSize) {
   gpu.memory_limit_gb = 0.0;
   EXPECT_EQ(KvCacheBudget::from_config(gpu, engine, 8 * kGiB, 0, 0, 4096).device_memory_bytes,
             8 * kGiB);
+  // An explicit block count replaces the byte budget.
+  engine.num_gpu_blocks_override = 300;
+  const KvCacheBudget fixed = KvCacheBudget::from_config(gpu, engine, 8 * kGiB, 0, 0, 4096);
+  EXPECT_EQ(plan_kv_cache(llama7b(), fixed).num_blocks, 300);
 }
 
 TEST(KvCacheBudget, WeightsAboveTheBudgetNameTheFiguresAndTheKeys) {

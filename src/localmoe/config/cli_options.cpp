@@ -22,6 +22,8 @@ constexpr ConfigFlag kBackendFlags[] = {
 constexpr ConfigFlag kModelFlags[] = {
     {"--model", "engine.model_name", "DIR"},
     {"--max-num-batched-tokens", "engine.max_num_batched_tokens", "N"},
+    {"--max-num-seqs", "engine.max_num_seqs", "N"},
+    {"--max-model-len", "engine.max_model_len", "N"},
     {"--log-level", "runtime.log_level", "LEVEL"},
     kBackendFlags[0],
     kBackendFlags[1],

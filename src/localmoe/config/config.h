@@ -78,6 +78,9 @@ struct EngineConfig {
   int64_t block_size = 16;
   // GiB of host memory for preempted KV blocks.
   double swap_space = 4.0;
+  // KV blocks to allocate instead of what the memory budget leaves (vLLM's
+  // num_gpu_blocks_override); unset = from the budget.
+  std::optional<int64_t> num_gpu_blocks_override;
   // Token budget of one engine step (prefill chunks + decodes).
   int64_t max_num_batched_tokens = 8192;
   // Sequences running at once.
@@ -111,6 +114,8 @@ void visit_fields(Self& c, Visitor&& v) {
   v("max_model_len", c.max_model_len, "longest prompt + completion; unset = the model's limit");
   v("block_size", c.block_size, "tokens per KV block: 8, 16, 32, 64 or 128");
   v("swap_space", c.swap_space, "GiB of host memory for preempted KV blocks");
+  v("num_gpu_blocks_override", c.num_gpu_blocks_override,
+    "KV blocks to allocate instead of what the memory budget leaves; unset = from the budget");
   v("max_num_batched_tokens", c.max_num_batched_tokens, "token budget of one engine step");
   v("max_num_seqs", c.max_num_seqs, "sequences running at once");
   v("enable_prefix_caching", c.enable_prefix_caching,

@@ -293,6 +293,10 @@ class Validator {
                                                "next token; raise it to at least " +
                                                std::to_string(e.max_num_seqs));
     }
+    if (e.num_gpu_blocks_override && *e.num_gpu_blocks_override < 1) {
+      error(key("num_gpu_blocks_override"),
+            "must be >= 1 block, got " + std::to_string(*e.num_gpu_blocks_override));
+    }
     if (e.max_chunked_prefill_tokens < 0) {
       error(key("max_chunked_prefill_tokens"), "must be >= 0 (0 = max_num_batched_tokens), got " +
                                                    std::to_string(e.max_chunked_prefill_tokens));

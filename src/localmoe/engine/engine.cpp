@@ -4,6 +4,7 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/base/logging.h"
+#include "localmoe/engine/logprobs.h"
 #include "localmoe/engine/token_ids.h"
 
 namespace localmoe {
@@ -25,7 +26,7 @@ Engine::Engine(Transformer& model, const Tokenizer* tokenizer, const EngineConfi
       capacity_tokens_(capacity.num_tokens()),
       kv_(model.kv_layout(kv_dtype), capacity.num_blocks, capacity.num_host_blocks, allocator),
       scheduler_(step_config(config), capacity, max_model_len, allocator),
-      runner_(model, kv_, config.max_num_seqs),
+      runner_(model, kv_, config.max_num_seqs, max_model_len),
       sampler_(model.kernels(), model.config().vocab_size) {
   LM_CHECK_EQ(capacity.block_size, model.block_size());
   step_choices_.reserve(static_cast<size_t>(config.max_num_seqs));
@@ -65,6 +66,7 @@ std::unique_ptr<Engine::Choice> Engine::make_choice(RequestId public_id, int64_t
       .last_token = std::nullopt,
       .timings = {},
       .fork_prompt = {},
+      .prompt_logprobs_done = 0,
   });
 }
 
@@ -185,9 +187,9 @@ bool Engine::step() {
   lock.lock();
   scheduler_.update_from_output(outcomes_);
   for (size_t i = 0; i < output.requests.size(); ++i) {
-    if (!outcomes_[i].token) continue;
-    Choice& choice = *step_choices_[i];
     RequestOutput& delta = deltas_[i];
+    if (!outcomes_[i].token && delta.prompt_logprobs.empty()) continue;
+    Choice& choice = *step_choices_[i];
     if (delta.finish_reason) {
       finish_choice(output.requests[i].id, choice, std::move(delta));
     } else {
@@ -205,8 +207,13 @@ void Engine::process_step(const SchedulerOutput& output, std::span<Choice* const
   deltas_.resize(output.requests.size());
   for (size_t i = 0; i < output.requests.size(); ++i) {
     const ScheduledRequest& scheduled = output.requests[i];
-    if (!scheduled.samples) continue;
     Choice& choice = *choices[i];
+    RequestOutput& delta = deltas_[i];
+    delta = RequestOutput{};
+    delta.id = choice.public_id;
+    delta.index = choice.index;
+    add_prompt_logprobs(scheduled, i, choice, delta);
+    if (!scheduled.samples) continue;
     float* row = runner_.sample_row(i);
     LM_CHECK(row != nullptr);
     // The first token of a request with n > 1: its other choices sample
@@ -228,10 +235,6 @@ void Engine::process_step(const SchedulerOutput& output, std::span<Choice* const
     }
     choice.last_token = now;
 
-    RequestOutput& delta = deltas_[i];
-    delta = RequestOutput{};
-    delta.id = choice.public_id;
-    delta.index = choice.index;
     delta.token_ids.push_back(sampled.token_id);
     delta.text = stop.text;
     if (sampled.logprobs) delta.logprobs.push_back(*sampled.logprobs);
@@ -247,6 +250,25 @@ void Engine::process_step(const SchedulerOutput& output, std::span<Choice* const
             scheduled.request->sampling_params().stop[*stop.finish->stop_string_index];
       }
     }
+  }
+}
+
+void Engine::add_prompt_logprobs(const ScheduledRequest& scheduled, size_t index, Choice& choice,
+                                 RequestOutput& delta) {
+  const std::optional<int64_t> num_top = scheduled.request->sampling_params().prompt_logprobs;
+  const std::span<float> rows = runner_.prompt_rows(index);
+  if (!num_top || choice.index != 0 || rows.empty()) return;
+  const int64_t vocab = runner_.vocab_size();
+  const std::span<const int32_t> tokens = scheduled.request->token_ids();
+  const auto num_rows = static_cast<int64_t>(rows.size()) / vocab;
+  for (int64_t r = 0; r < num_rows; ++r) {
+    // Row r sits at position num_computed_tokens + r and predicts the next token.
+    const int64_t predicted = scheduled.num_computed_tokens + r + 1;
+    if (predicted <= choice.prompt_logprobs_done) continue;  // streamed before a preemption
+    delta.prompt_logprobs.push_back(compute_logprobs(model_.kernels(), rows.data() + r * vocab,
+                                                     vocab, tokens[static_cast<size_t>(predicted)],
+                                                     *num_top));
+    choice.prompt_logprobs_done = predicted;
   }
 }
 

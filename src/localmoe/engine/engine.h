@@ -94,6 +94,7 @@ class Engine {
     std::optional<Clock::time_point> last_token;
     RequestTimings timings;
     std::vector<int32_t> fork_prompt;  // choices after the first, until forked
+    int64_t prompt_logprobs_done = 0;  // prompt tokens whose logprobs were streamed
   };
   // A choice still to fork from its parent once the parent samples.
   struct PendingFork {
@@ -109,6 +110,9 @@ class Engine {
   void apply_aborts();
   // Samples, checks stops and streams the outputs of one executed step.
   void process_step(const SchedulerOutput& output, std::span<Choice* const> choices);
+  // The logprobs of the prompt tokens this step's rows predict, once each.
+  void add_prompt_logprobs(const ScheduledRequest& scheduled, size_t index, Choice& choice,
+                           RequestOutput& delta);
   // Samples the first token of each pending fork from its parent's row.
   void fork_children();
   void finish_choice(RequestId id, Choice& choice, RequestOutput output);

@@ -35,10 +35,13 @@ struct RequestTimings {
 
 struct RequestOutput {
   RequestId id = 0;
-  int64_t index = 0;                          // which of the request's n choices
-  std::vector<int32_t> token_ids;             // sampled since the previous output
-  std::string text;                           // valid UTF-8 that became final with them
-  std::vector<Logprobs> logprobs;             // one per token in token_ids, when asked for
+  int64_t index = 0;               // which of the request's n choices
+  std::vector<int32_t> token_ids;  // sampled since the previous output
+  std::string text;                // valid UTF-8 that became final with them
+  std::vector<Logprobs> logprobs;  // one per token in token_ids, when asked for
+  // Prompt logprobs (choice 0 only), continuing the previous outputs' from
+  // prompt token 1 on (token 0 has no context to be predicted from).
+  std::vector<Logprobs> prompt_logprobs;
   std::optional<FinishReason> finish_reason;  // set on a choice's last output
   std::optional<int32_t> stop_token_id;       // the stop_token_ids entry that ended it
   std::optional<std::string> stop_string;     // the stop string that ended it

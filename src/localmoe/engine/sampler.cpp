@@ -74,16 +74,6 @@ Sampler::Sampler(const kernels::Kernels& kernels, int64_t vocab_size)
   boundary_.reserve(static_cast<size_t>(vocab_size));
 }
 
-Sampler::Sampler(const SamplingParams& params, int64_t vocab_size, const kernels::Kernels& kernels)
-    : Sampler(kernels, vocab_size) {
-  sequence_.emplace(params, std::span<const int32_t>(), std::span<const int64_t>());
-}
-
-int32_t Sampler::sample(float* logits) {
-  LM_CHECK(sequence_.has_value());
-  return sample(logits, *sequence_).token_id;
-}
-
 void Sampler::sample(float* logits, std::span<SamplingState* const> states,
                      std::span<SampledToken> out) {
   LM_CHECK_EQ(states.size(), out.size());

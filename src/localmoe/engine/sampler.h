@@ -81,11 +81,6 @@ class Sampler {
   // One row.
   SampledToken sample(float* logits, SamplingState& state);
 
-  // One sequence without a batch, for the Generator: owns a SamplingState
-  // with no prompt (so a repetition penalty sees generated tokens only).
-  Sampler(const SamplingParams& params, int64_t vocab_size, const kernels::Kernels& kernels);
-  int32_t sample(float* logits);
-
   int64_t vocab_size() const { return vocab_size_; }
 
  private:
@@ -125,7 +120,6 @@ class Sampler {
   std::vector<uint16_t> buckets_;   // [vocab_size] top_p's bucket of each candidate
   std::vector<Boundary> boundary_;  // capacity vocab_size
   std::array<double, kNumBuckets> bucket_mass_{};
-  std::optional<SamplingState> sequence_;  // the single-sequence constructor's state
 };
 
 }  // namespace localmoe

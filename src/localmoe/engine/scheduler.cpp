@@ -20,7 +20,7 @@ KvCacheManagerOptions kv_options(const EngineConfig& config, const KvCacheCapaci
   o.num_host_blocks = static_cast<int32_t>(capacity.num_host_blocks);
   o.block_size = static_cast<int32_t>(config.block_size);
   o.max_blocks_per_request =
-      static_cast<int32_t>((max_model_len + config.block_size - 1) / config.block_size);
+      static_cast<int32_t>(blocks_for_tokens(max_model_len, config.block_size));
   o.enable_prefix_caching = config.enable_prefix_caching;
   o.hash = hash;
   return o;
@@ -148,10 +148,16 @@ void Scheduler::insert_waiting(Request& request) {
 
 // ---- one step -------------------------------------------------------------------
 
-int64_t Scheduler::tokens_to_schedule(int64_t remaining, int64_t limit) const {
+int64_t Scheduler::tokens_to_schedule(const Request& request, int64_t computed,
+                                      int64_t limit) const {
+  const int64_t remaining = request.num_tokens() - computed;
   LM_CHECK_GT(remaining, 0);
-  if (!chunked_prefill_) return remaining <= limit ? remaining : 0;
-  return std::max<int64_t>(0, std::min({remaining, chunk_tokens_, limit}));
+  const bool prompt_logprobs = request.sampling_params().prompt_logprobs.has_value() &&
+                               computed < request.num_prompt_tokens();
+  const int64_t chunk =
+      prompt_logprobs ? std::min(chunk_tokens_, kMaxPromptLogprobsChunk) : chunk_tokens_;
+  if (!chunked_prefill_ && !prompt_logprobs) return remaining <= limit ? remaining : 0;
+  return std::max<int64_t>(0, std::min({remaining, chunk, limit}));
 }
 
 void Scheduler::add_scheduled(Request& request, int64_t num_tokens,
@@ -189,8 +195,7 @@ const SchedulerOutput& Scheduler::schedule() {
   for (size_t i = 0; i < running_.size(); ++i) {
     Request& r = *running_[i];
     const int64_t reserved = static_cast<int64_t>(running_.size() - i - 1);
-    const int64_t n =
-        tokens_to_schedule(r.num_tokens() - r.num_computed_tokens(), budget - reserved);
+    const int64_t n = tokens_to_schedule(r, r.num_computed_tokens(), budget - reserved);
     if (n == 0) {
       log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " waits for token budget");
       continue;
@@ -229,16 +234,20 @@ bool Scheduler::admit(Request& r, int64_t& budget) {
   std::span<const int32_t> table;
   int64_t n = 0;
   if (r.status() == RequestStatus::kSwapped) {
-    n = tokens_to_schedule(r.num_tokens() - r.num_computed_tokens(), budget);
+    n = tokens_to_schedule(r, r.num_computed_tokens(), budget);
     if (n == 0 || !kv_.swap_in(r.id(), r.num_computed_tokens() + n, out_.swap_in)) return false;
     table = kv_.block_table(r.id());
     --num_swapped_;
     log_at(LogLevel::kDebug, "scheduler: request ", r.id(), " swapped back in (", table.size(),
            " blocks)");
   } else {
-    const PrefixHit hit = kv_.get_computed_blocks(r.token_ids());
+    // Prompt logprobs come from logits, which cached blocks do not keep;
+    // once the request generates, they were all returned.
+    const bool needs_logits =
+        r.sampling_params().prompt_logprobs.has_value() && r.num_output_tokens() == 0;
+    const PrefixHit hit = needs_logits ? PrefixHit{} : kv_.get_computed_blocks(r.token_ids());
     LM_CHECK_EQ(r.num_computed_tokens(), int64_t{0});
-    n = tokens_to_schedule(r.num_tokens() - hit.num_tokens, budget);
+    n = tokens_to_schedule(r, hit.num_tokens, budget);
     if (n == 0) return false;
     const auto allocated = kv_.allocate_slots(r.id(), hit.num_tokens + n, hit);
     if (!allocated) {

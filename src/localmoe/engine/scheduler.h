@@ -41,6 +41,13 @@ namespace localmoe {
 // room for all the request's blocks; recompute otherwise.
 inline constexpr int64_t kMinTokensToSwap = 64;
 
+// A request that returns prompt logprobs needs one logits row per prompt
+// token it prefills; its chunks are capped at this many tokens so those rows
+// stay a bounded buffer (rows x vocabulary floats). Its prompt is also
+// computed rather than taken from the prefix cache, whose blocks hold keys
+// and values but no logits.
+inline constexpr int64_t kMaxPromptLogprobsChunk = 256;
+
 // What the engine made of one scheduled request; update_from_output takes one
 // per SchedulerOutput::requests entry, in the same order.
 struct StepOutcome {
@@ -118,9 +125,9 @@ class Scheduler {
   int64_t max_model_len() const { return max_model_len_; }
 
  private:
-  // Tokens to run for a request with `remaining` tokens to compute, within
+  // Tokens to run for `request` from its `computed` tokens on, within
   // `limit` tokens of budget; 0 when it cannot run this step.
-  int64_t tokens_to_schedule(int64_t remaining, int64_t limit) const;
+  int64_t tokens_to_schedule(const Request& request, int64_t computed, int64_t limit) const;
   // Admits a waiting, preempted or swapped request into this step; false when
   // it does not fit (nothing changes then).
   bool admit(Request& request, int64_t& token_budget);

@@ -5,19 +5,13 @@
 #include "localmoe/base/error.h"
 
 namespace localmoe {
-namespace {
-int64_t blocks_for(int64_t tokens, int64_t block_size) {
-  return (tokens + block_size - 1) / block_size;
-}
-}  // namespace
-
 SequenceRunner::SequenceRunner(Transformer& model, int64_t capacity_tokens, DType kv_dtype,
                                Allocator& allocator)
     : model_(model),
       capacity_(capacity_tokens),
-      kv_(model.kv_layout(kv_dtype), blocks_for(capacity_tokens, model.block_size()),
+      kv_(model.kv_layout(kv_dtype), blocks_for_tokens(capacity_tokens, model.block_size()),
           /*num_host_blocks=*/0, allocator),
-      block_table_(static_cast<size_t>(blocks_for(capacity_tokens, model.block_size()))),
+      block_table_(static_cast<size_t>(blocks_for_tokens(capacity_tokens, model.block_size()))),
       builder_(model.block_size()) {
   LM_CHECK_GT(capacity_tokens, 0);
   std::iota(block_table_.begin(), block_table_.end(), 0);

@@ -19,8 +19,10 @@ KvCacheBudget KvCacheBudget::from_config(const GpuConfig& gpu, const EngineConfi
   b.memory_utilization = engine.gpu_memory_utilization;
   b.weight_bytes = weight_bytes;
   b.workspace_bytes = workspace_bytes;
+  b.num_blocks = engine.num_gpu_blocks_override;
   b.swap_space_gib = engine.swap_space;
   b.max_model_len = max_model_len;
+  b.max_num_seqs = engine.max_num_seqs;
   return b;
 }
 
@@ -55,7 +57,11 @@ KvCacheCapacity plan_kv_cache(const KvCacheLayout& layout, const KvCacheBudget& 
     c.num_blocks = std::min(kv_bytes / c.bytes_per_block, kMaxKvBlocks);
   }
 
-  const int64_t blocks_per_sequence = (budget.max_model_len + c.block_size - 1) / c.block_size;
+  const int64_t blocks_per_sequence = blocks_for_tokens(budget.max_model_len, c.block_size);
+  if (!budget.num_blocks && budget.max_num_seqs > 0) {
+    const int64_t useful = kKvSequencesPerSlot * budget.max_num_seqs * blocks_per_sequence;
+    c.num_blocks = std::min(c.num_blocks, useful);
+  }
   if (c.num_blocks < blocks_per_sequence) {
     throw make_error(
         ErrorKind::kInvalidArgument, "the KV cache holds ", c.num_blocks, " blocks of ",

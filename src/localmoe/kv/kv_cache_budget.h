@@ -22,6 +22,9 @@ struct KvCacheBudget {
   std::optional<int64_t> num_blocks;  // an explicit block count instead of the byte budget
   double swap_space_gib = 0.0;        // engine.swap_space
   int64_t max_model_len = 0;          // the resolved engine.max_model_len (>= 1)
+  // engine.max_num_seqs; with it, the byte budget's block count is capped at
+  // kKvSequencesPerSlot x max_num_seqs full-length sequences (0: no cap).
+  int64_t max_num_seqs = 0;
 
   // From the configuration. `device_own_bytes` is the device's size, used when
   // gpu.memory_limit_gb is 0; `max_model_len` is resolved against the model.
@@ -43,6 +46,12 @@ struct KvCacheCapacity {
 
 // Block ids are int32: larger budgets are capped here.
 inline constexpr int64_t kMaxKvBlocks = INT32_MAX;
+// A budget far beyond what max_num_seqs sequences of max_model_len tokens can
+// fill (a small model in a large RAM) would only cost block metadata and
+// page-table work: blocks past this many full-length sequences per running
+// slot are not allocated. The factor leaves room for the prefix cache to keep
+// the blocks of finished requests.
+inline constexpr int64_t kKvSequencesPerSlot = 4;
 
 // Throws Error(kInvalidArgument) naming the figures and the keys to change
 // when the weights and workspace leave nothing for the cache, or the cache

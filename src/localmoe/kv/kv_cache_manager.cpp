@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "localmoe/base/error.h"
+#include "localmoe/kv/kv_storage.h"
 
 namespace localmoe {
 
@@ -20,7 +21,7 @@ KvCacheManager::KvCacheManager(const KvCacheManagerOptions& options, Allocator& 
 }
 
 int64_t KvCacheManager::blocks_for_tokens(int64_t num_tokens) const {
-  return (num_tokens + block_size_ - 1) / block_size_;
+  return localmoe::blocks_for_tokens(num_tokens, block_size_);
 }
 
 KvCacheManager::RequestBlocks& KvCacheManager::entry(uint64_t request_id) {

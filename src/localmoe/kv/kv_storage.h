@@ -17,6 +17,11 @@
 
 namespace localmoe {
 
+// Blocks of `block_size` tokens needed to hold `num_tokens` tokens.
+constexpr int64_t blocks_for_tokens(int64_t num_tokens, int64_t block_size) {
+  return (num_tokens + block_size - 1) / block_size;
+}
+
 // What one token and one block of the cache hold on this device.
 struct KvCacheLayout {
   int64_t num_layers = 0;

@@ -16,6 +16,15 @@ void BatchBuilder::clear() {
   logits_rows_.clear();
 }
 
+void BatchBuilder::reserve(int64_t tokens, int64_t seqs, int64_t blocks_per_seq) {
+  token_ids_.reserve(static_cast<size_t>(tokens));
+  positions_.reserve(static_cast<size_t>(tokens));
+  slot_mapping_.reserve(static_cast<size_t>(tokens));
+  logits_rows_.reserve(static_cast<size_t>(tokens));
+  query_start_.reserve(static_cast<size_t>(seqs + 1));
+  block_tables_.reserve(static_cast<size_t>(seqs * blocks_per_seq));
+}
+
 void BatchBuilder::widen_block_tables(int64_t blocks) {
   const int64_t num_seqs = static_cast<int64_t>(query_start_.size()) - 1;
   block_tables_.resize(static_cast<size_t>(num_seqs * blocks), 0);

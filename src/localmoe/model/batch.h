@@ -37,6 +37,9 @@ class BatchBuilder {
   explicit BatchBuilder(int64_t block_size) : block_size_(block_size) {}
 
   void clear();
+  // Capacity for batches of up to `tokens` tokens in `seqs` sequences of up
+  // to `blocks_per_seq` blocks each, so that building them never allocates.
+  void reserve(int64_t tokens, int64_t seqs, int64_t blocks_per_seq);
   // Adds `tokens`, the sequence's tokens at positions [first_position,
   // first_position + tokens.size()), whose KV blocks are `block_table`
   // (covering at least every one of those positions).

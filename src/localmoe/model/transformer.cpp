@@ -69,6 +69,12 @@ size_t Transformer::weight_bytes_per_token() const {
   return bytes + weights_.lm_head.weight.num_bytes();
 }
 
+size_t Transformer::weight_bytes() const {
+  size_t bytes = 0;
+  for (const std::string& name : source_->names()) bytes += source_->find(name)->num_bytes;
+  return bytes;
+}
+
 KvCacheLayout Transformer::kv_layout(DType dtype) const {
   return KvCacheLayout::of_model(config_, block_size_, dtype);
 }

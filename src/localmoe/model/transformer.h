@@ -41,6 +41,9 @@ class Transformer {
   // Bytes of weights read per decoded token: every matrix once (the
   // embedding contributes one row); what the decode roofline divides by.
   size_t weight_bytes_per_token() const;
+  // Bytes of every tensor of the checkpoint: what the weights take from the
+  // memory budget (mapped from the file, so shared with the page cache).
+  size_t weight_bytes() const;
 
   // The KV cache layout this model reads and writes, in `dtype`.
   KvCacheLayout kv_layout(DType dtype) const;
