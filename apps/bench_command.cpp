@@ -45,13 +45,15 @@ struct BenchOptions {
   int64_t num_prompts = 16;
   int64_t input_len = 128;
   int64_t output_len = 128;
+  int64_t prefix_len = 0;  // tokens every prompt starts with, before its own
   float temperature = 1.0f;
   uint64_t seed = 0;
   double request_rate = std::numeric_limits<double>::infinity();
   bool json = false;
 };
 
-// Random prompts with ids drawn uniformly from the vocabulary, and sampling
+// Random prompts with ids drawn uniformly from the vocabulary (a shared
+// prefix of prefix_len, then input_len of each prompt's own), and sampling
 // that runs exactly output_len tokens.
 struct Workload {
   std::vector<std::vector<int32_t>> prompts;
@@ -62,9 +64,11 @@ Workload make_workload(const BenchOptions& o, int64_t vocab_size) {
   Workload w;
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(vocab_size - 1));
+  std::vector<int32_t> prefix(static_cast<size_t>(o.prefix_len));
+  for (int32_t& id : prefix) id = token(rng);
   for (int64_t i = 0; i < o.num_prompts; ++i) {
-    std::vector<int32_t> prompt(static_cast<size_t>(o.input_len));
-    for (int32_t& id : prompt) id = token(rng);
+    std::vector<int32_t> prompt = prefix;
+    for (int64_t j = 0; j < o.input_len; ++j) prompt.push_back(token(rng));
     w.prompts.push_back(std::move(prompt));
     SamplingParams p;
     p.temperature = o.temperature;
@@ -119,8 +123,8 @@ json engine_json(const ServedModel& served) {
           {"kv_blocks", served.kv_capacity().num_blocks},
           {"steps", s.num_steps},
           {"preemptions", s.scheduler.num_preemptions},
-          {"prefix_cache_hit_blocks", p.hit_blocks},
-          {"prefix_cache_query_blocks", p.query_blocks}};
+          {"prefix_cache_hit_tokens", p.hit_tokens},
+          {"prefix_cache_query_tokens", p.query_tokens}};
 }
 
 void run_throughput(const BenchOptions& o) {
@@ -158,6 +162,7 @@ void run_throughput(const BenchOptions& o) {
   const json result = {
       {"num_prompts", o.num_prompts},
       {"input_len", o.input_len},
+      {"prefix_len", o.prefix_len},
       {"output_len", o.output_len},
       {"max_num_seqs", loaded.config.engine.max_num_seqs},
       {"threads", backend.pool().num_threads()},
@@ -232,6 +237,7 @@ void run_latency(const BenchOptions& o) {
   const json result = {
       {"num_prompts", o.num_prompts},
       {"input_len", o.input_len},
+      {"prefix_len", o.prefix_len},
       {"output_len", o.output_len},
       {"request_rate", std::isinf(o.request_rate) ? json("inf") : json(o.request_rate)},
       {"threads", backend.pool().num_threads()},
@@ -271,6 +277,10 @@ void add_workload_options(CLI::App& cmd, BenchOptions& o) {
       ->capture_default_str();
   cmd.add_option("--output-len", o.output_len, "Output tokens per request")
       ->check(at_least(1))
+      ->capture_default_str();
+  cmd.add_option("--prefix-len", o.prefix_len,
+                 "Tokens every prompt starts with (a shared system prompt), before its own")
+      ->check(at_least(0))
       ->capture_default_str();
   cmd.add_option("--temperature", o.temperature, "Sampling temperature (0 = greedy)")
       ->check(in_range(0, kMaxTemperature))
