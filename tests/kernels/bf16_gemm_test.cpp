@@ -53,10 +53,11 @@ struct Shape {
   int64_t rows, cols;
 };
 
-// Rows that are not a multiple of any tile (12) or row block (96), features
-// that are odd or not a multiple of 32 (a packed step) or of 256 (a
-// feature block), and one of each that is.
-constexpr Shape kShapes[] = {{37, 67}, {13, 300}, {100, 33}, {5, 517}, {50, 1}, {24, 512}};
+// Rows that are not a multiple of any tile (12, 16) or row block (96, 192),
+// features that are odd or not a multiple of 32 (a packed step or an AMX
+// step) or of 256 (a feature block), and one of each that is.
+constexpr Shape kShapes[] = {{37, 67}, {13, 300}, {100, 33}, {5, 517},
+                             {50, 1},  {24, 512}, {211, 40}};
 
 std::vector<int64_t> token_counts() {
   std::vector<int64_t> counts;
@@ -140,11 +141,12 @@ TEST_P(Bf16GemmTest, VariantMatchesReferenceOnUnevenShapes) {
 
 // Activations BF16 holds exactly, and small integers as weights and
 // activations: every product and partial sum is then exact in f32, in any
-// order, so the dot product must equal the reference bit for bit.
+// order, so the GEMM must equal the reference bit for bit. 4097 and 2080
+// features span several AMX chunks of 1024, padded and read in place.
 TEST_P(Bf16GemmTest, ExactWhereRoundingChangesNothing) {
   ThreadPool pool(2);
   std::uniform_int_distribution<int> small(-8, 8);
-  for (Shape s : {kShapes[0], kShapes[3], kShapes[4], Shape{29, 4097}}) {
+  for (Shape s : {kShapes[0], kShapes[3], kShapes[4], Shape{29, 4097}, Shape{48, 2080}}) {
     std::vector<float> w_values(s.rows * s.cols);
     for (float& v : w_values) v = static_cast<float>(small(rng_));
     const StoredMatrix w = store(w_values, s.rows, s.cols, DType::kBF16);

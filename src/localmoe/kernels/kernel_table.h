@@ -37,6 +37,10 @@ struct KernelTable {
   // scalar reference), whose matmul_rows then serves every token count.
   std::array<MatmulRowsFn, kNumWeightFormats> matmul_rows;
   std::array<MatmulBlockFn, kNumWeightFormats> matmul_block{};
+  // The most tokens of one matmul_block call (a work item): the f32 GEMMs'
+  // token block, whose packed tokens stay in L2; AMX's reads each weight
+  // from memory once per call, so it takes more.
+  std::array<int64_t, kNumWeightFormats> matmul_block_tokens = {128, 128, 128};
   // matmul_block rounds x to BF16 for this format (the BF16 GEMMs of the
   // *_BF16 and *_AMX variants). matmul_rows never rounds x.
   std::array<bool, kNumWeightFormats> matmul_block_rounds_x_to_bf16{};

@@ -26,11 +26,10 @@ constexpr int64_t kRowGrain = 4;
 constexpr int64_t kGemmMinTokens = 8;
 // A GEMM work item's rows are a multiple of this (the f32 GEMM's tiles are
 // 6, 12 or 24 rows, AMX's 16 or 32: a row tail there reads a padded copy),
-// and at most kItemMaxRows; its tokens at most kItemTokens (the GEMM's token
-// block: the packed tokens stay in L2).
+// and at most kItemMaxRows; its tokens at most the table's
+// matmul_block_tokens for the targets' formats.
 constexpr int64_t kItemRowGrain = 48;
 constexpr int64_t kItemMaxRows = 192;
-constexpr int64_t kItemTokens = 128;
 // Work items per thread to aim for, so that threads which progress unevenly
 // (a shared core, a busy memory bus) even out.
 constexpr int64_t kItemsPerThread = 8;
@@ -70,11 +69,14 @@ void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x,
                           ThreadPool& pool) const {
   int64_t total_rows = 0;
   bool have_gemm = num_tokens >= kGemmMinTokens;
+  int64_t item_tokens = num_tokens;
   for (const MatmulTarget& target : targets) {
     LM_CHECK_EQ(target.w->cols, targets[0].w->cols);
     LM_CHECK_GE(target.ldy, target.w->rows);
     total_rows += target.w->rows;
-    have_gemm = have_gemm && table_.matmul_block[static_cast<int>(target.w->format)] != nullptr;
+    const int format = static_cast<int>(target.w->format);
+    have_gemm = have_gemm && table_.matmul_block[format] != nullptr;
+    item_tokens = std::min(item_tokens, table_.matmul_block_tokens[format]);
   }
   if (!have_gemm) {
     pool.parallel_for_balanced(total_rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
@@ -84,7 +86,7 @@ void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x,
     });
     return;
   }
-  const int64_t token_blocks = (num_tokens + kItemTokens - 1) / kItemTokens;
+  const int64_t token_blocks = (num_tokens + item_tokens - 1) / item_tokens;
   const int64_t wanted_items = int64_t{pool.num_threads()} * kItemsPerThread;
   const int64_t wanted_row_blocks = std::max<int64_t>(1, wanted_items / token_blocks);
   int64_t item_rows = (total_rows + wanted_row_blocks - 1) / wanted_row_blocks;
@@ -107,8 +109,8 @@ void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x,
         for (int64_t item = begin; item < end; ++item) {
           const int64_t token_block = item / row_blocks;
           const int64_t row_begin = item % row_blocks * item_rows;
-          const int64_t token_begin = token_block * kItemTokens;
-          const int64_t token_end = std::min(num_tokens, token_begin + kItemTokens);
+          const int64_t token_begin = token_block * item_tokens;
+          const int64_t token_end = std::min(num_tokens, token_begin + item_tokens);
           for_each_target_rows(targets, row_begin, std::min(total_rows, row_begin + item_rows),
                                [&](const MatmulTarget& t, int64_t lo, int64_t hi) {
                                  const MatmulBlockFn gemm =

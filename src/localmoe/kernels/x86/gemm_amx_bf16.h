@@ -13,6 +13,11 @@
 
 namespace localmoe::kernels {
 
+// The tokens of one call it is made for: each weight is read from memory
+// once per call, and at 128 tokens per read that stream, not the tiles,
+// limited it.
+inline constexpr int64_t kAmxBlockTokens = 512;
+
 // A MatmulBlockFn for BF16 weights (kernel_table.h says what it computes).
 void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
                    int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x);

@@ -46,7 +46,7 @@ namespace {
 
 constexpr int64_t kLanes = 16;  // f32 lanes of a 512-bit vector
 // Tokens per packed block: matmul.cpp's work items have at most as many.
-constexpr int64_t kTokenBlock = 128;
+constexpr int64_t kTokenBlock = kBf16DotBlockTokens;
 constexpr int64_t kMaxGroups = kTokenBlock / kLanes;
 // The prefill tile: 12 rows x 2 vectors of tokens = 24 accumulators, 2
 // token vectors, the broadcast weight a memory operand; 14 loads per 24
@@ -251,10 +251,8 @@ inline __attribute__((always_inline)) void direct_tile(const uint16_t* const* ro
 // tokens) into y.
 void write_sums(const float* sums, int64_t token, int64_t tokens, int64_t row, int64_t rows,
                 float* y, int64_t ldy) {
-  for (int64_t t = 0; t < tokens; ++t) {
-    float* out = y + (token + t) * ldy + row;
-    for (int64_t r = 0; r < rows; ++r) out[r] = sums[r * kTokenBlock + t];
-  }
+  transpose_words_to(reinterpret_cast<const uint32_t*>(sums), kTokenBlock, rows, tokens,
+                     reinterpret_cast<uint32_t*>(y + token * ldy + row), ldy);
 }
 
 // Rows [row_begin, row_end) against one packed group, tile by tile; a tail
@@ -341,6 +339,28 @@ uint32_t* thread_words(int slot, int64_t count) {
   thread_local ThreadBuffer buffers[kThreadBufferSlots];
   LM_CHECK(slot >= 0 && slot < kThreadBufferSlots);
   return buffers[slot].words(count);
+}
+
+void transpose_words_to(const uint32_t* in, int64_t in_stride, int64_t rows, int64_t cols,
+                        uint32_t* out, int64_t out_stride) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int64_t block_rows = min_of(16, rows - r0);
+    for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+      const int64_t block_cols = min_of(16, cols - c0);
+      const __mmask16 in_lanes = first_lanes(block_cols);
+      __m512i block[16];
+      for (int64_t r = 0; r < 16; ++r) {
+        block[r] = r < block_rows
+                       ? _mm512_maskz_loadu_epi32(in_lanes, in + (r0 + r) * in_stride + c0)
+                       : _mm512_setzero_si512();
+      }
+      transpose_words(block);
+      const __mmask16 out_lanes = first_lanes(block_rows);
+      for (int64_t c = 0; c < block_cols; ++c) {
+        _mm512_mask_storeu_epi32(out + (c0 + c) * out_stride + r0, out_lanes, block[c]);
+      }
+    }
+  }
 }
 
 // 16 tokens x 16 pairs at a time: their rows rounded to BF16 pairs, then

@@ -13,6 +13,10 @@
 
 namespace localmoe::kernels {
 
+// The most tokens of one call it is made for: its token block, whose packed
+// tokens stay in L2.
+inline constexpr int64_t kBf16DotBlockTokens = 128;
+
 // A MatmulBlockFn for BF16 weights (kernel_table.h says what it computes).
 void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
                    int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x);
@@ -24,6 +28,12 @@ void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t
 // last feature's partner are zeros. `out` is 64-byte aligned.
 void pack_bf16_pairs(const float* x, int64_t cols, int64_t first, int64_t count, int64_t width,
                      uint32_t* out);
+
+// out[c * out_stride + r] = in[r * in_stride + c] for r < rows, c < cols:
+// 32-bit values (the GEMMs' transposed partial sums into y), 16 x 16 at a
+// time.
+void transpose_words_to(const uint32_t* in, int64_t in_stride, int64_t rows, int64_t cols,
+                        uint32_t* out, int64_t out_stride);
 
 // A per-thread buffer of at least `count` 32-bit words, 64-byte aligned,
 // grown as needed and kept for the thread's life; `slot` keeps a caller's
