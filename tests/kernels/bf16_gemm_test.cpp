@@ -142,7 +142,7 @@ TEST_P(Bf16GemmTest, VariantMatchesReferenceOnUnevenShapes) {
 // Activations BF16 holds exactly, and small integers as weights and
 // activations: every product and partial sum is then exact in f32, in any
 // order, so the GEMM must equal the reference bit for bit. 4097 and 2080
-// features span several AMX chunks of 1024, padded and read in place.
+// features span several AMX chunks of 2048, padded and read in place.
 TEST_P(Bf16GemmTest, ExactWhereRoundingChangesNothing) {
   ThreadPool pool(2);
   std::uniform_int_distribution<int> small(-8, 8);

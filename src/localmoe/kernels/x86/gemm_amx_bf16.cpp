@@ -11,14 +11,18 @@
 // tokens): all its tokens packed once per thread (the caller says when the
 // previous call's packing still holds); then per block of up to 192 rows,
 // whose weights stay in L2, each block of 128 tokens in turn, 32 rows x 32
-// tokens at a time: four C tiles over all features from two A and two B
-// loads per 32 features. Reading each weight from memory once per 512
-// tokens instead of once per 128 measured 4-16% faster on TinyLlama's
-// 512-token products (but 20% slower for a lone 256-row k_proj, whose few
-// rows leave each thread packing all the tokens for little work; in a layer
-// it shares the packing with q_proj). A tile whose rows or features run past
-// the matrix (a row tail, features not a multiple of 32) reads a zero-padded
-// copy of its rows instead.
+// tokens at a time: four C tiles over a chunk of 2048 features from two A
+// and two B loads per 32 features, kept in the partial sums between chunks.
+// Chunks keep a block's packed tokens (128 x 2048 x 2 B = 512 KiB) in L2 for
+// wider matrices: Mixtral's 14336-feature w2 ran 1.5x faster with them,
+// TinyLlama's 5632-feature down_proj 1.1x. (Chunks of 1024 features cost
+// 15% on 2048-feature matrices: partial sums stored and reloaded.) Reading
+// each weight from memory once per 512 tokens instead of once per 128
+// measured 4-16% faster on TinyLlama's 512-token products (but 20% slower
+// for a lone 256-row k_proj, whose few rows leave each thread packing all
+// the tokens for little work; in a layer it shares the packing with
+// q_proj). A tile whose rows or features run past the matrix (a row tail,
+// features not a multiple of 32) reads a zero-padded copy of its rows.
 //
 // Compiled with -mamx-tile -mamx-bf16 and AVX-512; like gemm_avx512bf16.cpp
 // it uses no inline function or template with external linkage, and the
@@ -47,8 +51,9 @@ constexpr int64_t kTilePairs = 16;  // feature pairs of an A tile (64 bytes)
 constexpr int64_t kTokenBlock = 128;
 constexpr int64_t kSumsStride = kTokenBlock;  // floats between rows of the partial sums
 // Rows per block of partial sums (matmul.cpp's work items have at most as
-// many).
+// many), and 32-feature steps per chunk of features.
 constexpr int64_t kRowBlock = 192;
+constexpr int64_t kChunkSteps = 64;
 // Thread buffers (gemm_avx512bf16.h): the packed tokens and the padded rows.
 constexpr int kPackedSlot = 1;
 constexpr int kPaddedRowsSlot = 2;
@@ -101,15 +106,27 @@ TileSource padded_rows(const uint16_t* w, int64_t cols, int64_t row, int64_t cou
   return TileSource{out, padded_cols * 2};
 }
 
-// C tiles 0-3 = (A0, A1) x (B0, B1) over `steps` x 32 features, stored to
-// sums[row][token]; kA and kB say how many of each there are.
+// C tiles 0-3 = (A0, A1) x (B0, B1) over `steps` x 32 features, added into
+// (or, for the first chunk of features, stored to) sums[row][token]; kA and
+// kB say how many of each there are.
 template <int kA, int kB>
 void tile_product(TileSource a0, TileSource a1, const uint32_t* b0, const uint32_t* b1,
-                  int64_t steps, float* sums) {
-  _tile_zero(0);
-  if constexpr (kB > 1) _tile_zero(1);
-  if constexpr (kA > 1) _tile_zero(2);
-  if constexpr (kA > 1 && kB > 1) _tile_zero(3);
+                  int64_t steps, float* sums, bool accumulate) {
+  constexpr int64_t kStrideBytes = kSumsStride * 4;
+  float* const c1 = sums + kTileRows;
+  float* const c2 = sums + kTileRows * kSumsStride;
+  float* const c3 = c2 + kTileRows;
+  if (accumulate) {
+    _tile_loadd(0, sums, kStrideBytes);
+    if constexpr (kB > 1) _tile_loadd(1, c1, kStrideBytes);
+    if constexpr (kA > 1) _tile_loadd(2, c2, kStrideBytes);
+    if constexpr (kA > 1 && kB > 1) _tile_loadd(3, c3, kStrideBytes);
+  } else {
+    _tile_zero(0);
+    if constexpr (kB > 1) _tile_zero(1);
+    if constexpr (kA > 1) _tile_zero(2);
+    if constexpr (kA > 1 && kB > 1) _tile_zero(3);
+  }
   const auto* a0_bytes = static_cast<const uint8_t*>(a0.data);
   const auto* a1_bytes = static_cast<const uint8_t*>(a1.data);
   constexpr int64_t kBStride = kTileRows * 4;  // one row of packed pairs: 16 tokens
@@ -123,13 +140,10 @@ void tile_product(TileSource a0, TileSource a1, const uint32_t* b0, const uint32
     if constexpr (kA > 1) _tile_dpbf16ps(2, 5, 6);
     if constexpr (kA > 1 && kB > 1) _tile_dpbf16ps(3, 5, 7);
   }
-  constexpr int64_t kStrideBytes = kSumsStride * 4;
   _tile_stored(0, sums, kStrideBytes);
-  if constexpr (kB > 1) _tile_stored(1, sums + kTileRows, kStrideBytes);
-  if constexpr (kA > 1) _tile_stored(2, sums + kTileRows * kSumsStride, kStrideBytes);
-  if constexpr (kA > 1 && kB > 1) {
-    _tile_stored(3, sums + kTileRows * kSumsStride + kTileRows, kStrideBytes);
-  }
+  if constexpr (kB > 1) _tile_stored(1, c1, kStrideBytes);
+  if constexpr (kA > 1) _tile_stored(2, c2, kStrideBytes);
+  if constexpr (kA > 1 && kB > 1) _tile_stored(3, c3, kStrideBytes);
 }
 
 // Tokens [token, token + count) into groups of 16, [group][padded_pairs][16]
@@ -148,11 +162,10 @@ void pack_groups(const float* x, int64_t cols, int64_t token, int64_t count, int
 }
 
 // Rows [row_begin, row_end) (at most kRowBlock) against one packed block of
-// tokens into sums[row][token], a row pair's weights (32 rows x 2048
-// features x 2 B = 128 KiB, in L2) passing every pair of token groups.
-// (Chunks of features kept in the partial sums between them, so that the
-// packed tokens stay in L2 for wide matrices too, measured 15% slower: the
-// partial sums' loads and stores cost more than the tokens' re-reads.)
+// tokens into sums[row][token], features in chunks of kChunkSteps steps:
+// each chunk of the packed tokens (128 tokens x 2048 features = 512 KiB)
+// stays in L2 while every row pair of the block passes it, and a row pair's
+// chunk of weights (128 KiB) while every pair of token groups passes it.
 void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int64_t padded_pairs,
                    int64_t block_tokens, int64_t row_begin, int64_t row_end, float* sums) {
   const int64_t padded_cols = padded_pairs * 2;
@@ -160,34 +173,46 @@ void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int6
   const int64_t groups = (block_tokens + kTileRows - 1) / kTileRows;
   const int64_t tiles = (row_end - row_begin + kTileRows - 1) / kTileRows;
   const bool whole_steps = cols == padded_cols;
-  // Two tiles of 16 rows x padded_cols BF16 values.
   auto* padded =
-      reinterpret_cast<uint16_t*>(thread_words(kPaddedRowsSlot, kTileRows * padded_cols));
+      reinterpret_cast<uint16_t*>(thread_words(kPaddedRowsSlot, kRowBlock * padded_cols / 2));
   // An A tile reads the matrix in place when all of its 16 x (steps x 32)
-  // values are in it, else a zero-padded copy of its rows.
-  auto source = [&](int64_t tile, int part) {
+  // values are in it, else a zero-padded copy of its rows, made once.
+  TileSource sources[kRowBlock / kTileRows];
+  for (int64_t tile = 0; tile < tiles; ++tile) {
     const int64_t n = row_begin + tile * kTileRows;
     const int64_t count = min_of(kTileRows, row_end - n);
-    if (count == kTileRows && whole_steps) return TileSource{w + n * cols, cols * 2};
-    return padded_rows(w, cols, n, count, padded_cols, padded + part * kTileRows * padded_cols);
-  };
-  for (int64_t tile = 0; tile < tiles; tile += 2) {
-    const bool two_a = tile + 1 < tiles;
-    const TileSource a0 = source(tile, 0);
-    const TileSource a1 = two_a ? source(tile + 1, 1) : a0;
-    for (int64_t g = 0; g < groups; g += 2) {
-      const uint32_t* b0 = packed + g * padded_pairs * kTileRows;
-      const uint32_t* b1 = b0 + padded_pairs * kTileRows;
-      float* out = sums + tile * kTileRows * kSumsStride + g * kTileRows;
-      const bool two_b = g + 1 < groups;
-      if (two_a && two_b) {
-        tile_product<2, 2>(a0, a1, b0, b1, steps, out);
-      } else if (two_a) {
-        tile_product<2, 1>(a0, a1, b0, b0, steps, out);
-      } else if (two_b) {
-        tile_product<1, 2>(a0, a0, b0, b1, steps, out);
-      } else {
-        tile_product<1, 1>(a0, a0, b0, b0, steps, out);
+    sources[tile] =
+        count == kTileRows && whole_steps
+            ? TileSource{w + n * cols, cols * 2}
+            : padded_rows(w, cols, n, count, padded_cols, padded + tile * kTileRows * padded_cols);
+  }
+  for (int64_t s0 = 0; s0 < steps; s0 += kChunkSteps) {
+    const int64_t chunk = min_of(kChunkSteps, steps - s0);
+    const int64_t a_offset = s0 * kTilePairs * 4;          // bytes into an A tile's rows
+    const int64_t b_offset = s0 * kTilePairs * kTileRows;  // words into a packed group
+    const bool accumulate = s0 > 0;
+    for (int64_t tile = 0; tile < tiles; tile += 2) {
+      const bool two_a = tile + 1 < tiles;
+      const TileSource a0{static_cast<const uint8_t*>(sources[tile].data) + a_offset,
+                          sources[tile].stride};
+      const TileSource a1 =
+          two_a ? TileSource{static_cast<const uint8_t*>(sources[tile + 1].data) + a_offset,
+                             sources[tile + 1].stride}
+                : a0;
+      for (int64_t g = 0; g < groups; g += 2) {
+        const uint32_t* b0 = packed + g * padded_pairs * kTileRows + b_offset;
+        const uint32_t* b1 = b0 + padded_pairs * kTileRows;
+        float* out = sums + tile * kTileRows * kSumsStride + g * kTileRows;
+        const bool two_b = g + 1 < groups;
+        if (two_a && two_b) {
+          tile_product<2, 2>(a0, a1, b0, b1, chunk, out, accumulate);
+        } else if (two_a) {
+          tile_product<2, 1>(a0, a1, b0, b0, chunk, out, accumulate);
+        } else if (two_b) {
+          tile_product<1, 2>(a0, a0, b0, b1, chunk, out, accumulate);
+        } else {
+          tile_product<1, 1>(a0, a0, b0, b0, chunk, out, accumulate);
+        }
       }
     }
   }
