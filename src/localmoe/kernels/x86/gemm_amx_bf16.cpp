@@ -176,7 +176,8 @@ void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int6
   auto* padded =
       reinterpret_cast<uint16_t*>(thread_words(kPaddedRowsSlot, kRowBlock * padded_cols / 2));
   // An A tile reads the matrix in place when all of its 16 x (steps x 32)
-  // values are in it, else a zero-padded copy of its rows, made once.
+  // values are in it, else a zero-padded copy of its rows (made again for
+  // each block of tokens: only odd shapes need it).
   TileSource sources[kRowBlock / kTileRows];
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const int64_t n = row_begin + tile * kTileRows;

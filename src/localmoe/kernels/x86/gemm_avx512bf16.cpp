@@ -9,7 +9,9 @@
 //   acc[r][v] = vdpbf16ps(acc[r][v], x_pairs[j][v * 16 .. +16), broadcast(w_pair[n + r][j]))
 //
 // Each instruction does 32 multiply-adds, twice an f32 FMA's, and the
-// weights are never widened.
+// weights are never widened. (Sapphire Rapids issues it once per two cycles,
+// half the FMA's rate, so there it is no faster than the f32 GEMM;
+// kernels.cpp orders the variants by that.)
 // - One group of tokens (up to 32: batched decode): register tiles read
 //   their weight rows straight from memory over all features.
 // - Several groups (prefill): rows in blocks of kRowBlock, features in
