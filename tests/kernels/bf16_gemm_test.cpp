@@ -25,7 +25,8 @@ namespace {
 struct Bf16Gemm {
   const char* variant;  // the variant whose BF16 GEMM `entry` is
   MatmulBlockFn entry;
-  const char* needs;  // what the CPU needs for it, for the skip message
+  int64_t min_tokens;  // from how many tokens on the variant's products use it
+  const char* needs;   // what the CPU needs for it, for the skip message
 };
 
 class Bf16GemmTest : public ::testing::TestWithParam<Bf16Gemm> {
@@ -87,9 +88,9 @@ void expect_close(const std::vector<float>& y, const std::vector<float>& referen
   }
 }
 
-// The GEMM entry itself, at every token count from 1 (matmul sends it only
-// 8 and more), over sub-ranges of tokens and rows as matmul.cpp's work
-// items are.
+// The GEMM entry itself, at every token count from 1 (matmul sends the dot
+// product only 8 and more, AMX 2 and more), over sub-ranges of tokens and
+// rows as matmul.cpp's work items are.
 TEST_P(Bf16GemmTest, EntryMatchesReferenceOnUnevenShapes) {
   ThreadPool pool(1);
   for (const Shape& s : kShapes) {
@@ -124,7 +125,8 @@ TEST_P(Bf16GemmTest, VariantMatchesReferenceOnUnevenShapes) {
       const StoredMatrix w =
           store(random_vector(rng_, s.rows * s.cols), s.rows, s.cols, DType::kBF16);
       for (int64_t tokens : token_counts()) {
-        EXPECT_EQ(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, tokens), tokens >= 8);
+        EXPECT_EQ(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, tokens),
+                  tokens >= GetParam().min_tokens);
         const std::vector<float> x = random_vector(rng_, tokens * s.cols);
         const int64_t ldy = s.rows + 3;
         std::vector<float> y(tokens * ldy, -7.0f), reference(tokens * ldy, -7.0f);
@@ -220,8 +222,11 @@ TEST_P(Bf16GemmTest, OnlyTheBf16GemmsRound) {
   EXPECT_TRUE(bf16_->has_bf16_gemm_probe());
   const std::string prefetching =
       std::string("AVX3_PREFETCH") + std::string(GetParam().variant).substr(4);
-  EXPECT_TRUE(Kernels::select(prefetching).matmul_rounds_x_to_bf16(WeightFormat::kBF16, 8));
-  EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, 7));
+  const int64_t min_tokens = GetParam().min_tokens;
+  EXPECT_TRUE(
+      Kernels::select(prefetching).matmul_rounds_x_to_bf16(WeightFormat::kBF16, min_tokens));
+  EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, min_tokens - 1));
+  EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kBF16, 1));
   EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kF32, 512));
   EXPECT_FALSE(bf16_->matmul_rounds_x_to_bf16(WeightFormat::kF16, 512));
   for (const char* exact : {"AVX3", "AVX3_PREFETCH", "generic"}) {
@@ -238,12 +243,13 @@ TEST_P(Bf16GemmTest, PeakProbeCountsItsOperations) {
   EXPECT_EQ(std::fmod(flops, 4.0 * 16 * 1000), 0.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    BothGemms, Bf16GemmTest,
-    ::testing::Values(Bf16Gemm{"AVX3_BF16", gemm_bf16_dot, "avx512bf16, avx512bw, avx512vl"},
-                      Bf16Gemm{"AVX3_AMX", gemm_bf16_amx,
-                               "amx-bf16 with Linux's permission and AVX512-BF16"}),
-    [](const auto& info) { return std::string(info.param.variant); });
+INSTANTIATE_TEST_SUITE_P(BothGemms, Bf16GemmTest,
+                         ::testing::Values(Bf16Gemm{"AVX3_BF16", gemm_bf16_dot, kGemmMinTokens,
+                                                    "avx512bf16, avx512bw, avx512vl"},
+                                           Bf16Gemm{
+                                               "AVX3_AMX", gemm_bf16_amx, kAmxMinTokens,
+                                               "amx-bf16 with Linux's permission and AVX512-BF16"}),
+                         [](const auto& info) { return std::string(info.param.variant); });
 
 // Where the CPU has AMX, "best" multiplies BF16 weights on it.
 TEST(Bf16GemmVariants, BestUsesAmxWhereAvailable) {

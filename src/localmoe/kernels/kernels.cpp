@@ -53,10 +53,11 @@ bool amx_here(int64_t target) {
   return bf16_dot_here(target) && f.amx_bf16 && f.amx_permitted;
 }
 
-KernelTable with_bf16_gemm(KernelTable table, MatmulBlockFn gemm, int64_t block_tokens,
-                           double (*peak_probe)(int64_t)) {
+KernelTable with_bf16_gemm(KernelTable table, MatmulBlockFn gemm, int64_t min_tokens,
+                           int64_t block_tokens, double (*peak_probe)(int64_t)) {
   constexpr int kBf16 = static_cast<int>(WeightFormat::kBF16);
   table.matmul_block[kBf16] = gemm;
+  table.matmul_block_min_tokens[kBf16] = min_tokens;
   table.matmul_block_tokens[kBf16] = block_tokens;
   table.matmul_block_rounds_x_to_bf16[kBf16] = true;
   table.bf16_gemm_peak_probe = peak_probe;
@@ -105,9 +106,11 @@ Kernels Kernels::select(std::string_view name) {
       const bool prefetching = rest.starts_with(kPrefetchSuffix);
       KernelTable table = highway_kernels(target, prefetching);
       if (rest.ends_with(kBf16Suffix)) {
-        table = with_bf16_gemm(table, gemm_bf16_dot, kBf16DotBlockTokens, bf16_dot_peak_probe);
+        table = with_bf16_gemm(table, gemm_bf16_dot, kGemmMinTokens, kBf16DotBlockTokens,
+                               bf16_dot_peak_probe);
       } else if (rest.ends_with(kAmxSuffix)) {
-        table = with_bf16_gemm(table, gemm_bf16_amx, kAmxBlockTokens, amx_bf16_peak_probe);
+        table = with_bf16_gemm(table, gemm_bf16_amx, kAmxMinTokens, kAmxBlockTokens,
+                               amx_bf16_peak_probe);
       }
       return Kernels(table, chosen);
     }

@@ -41,8 +41,9 @@ class Kernels {
   // CPU with AVX512-BF16, AVX3 also comes as "AVX3_BF16" (its BF16 GEMM on
   // the vdpbf16ps dot product) and with AMX as "AVX3_AMX" (on tdpbf16ps
   // tiles), each with a _PREFETCH twin; *_AMX come first, *_BF16 after
-  // AVX3's. Their products of BF16 weights with 8 tokens and more round the
-  // activations to BF16 (matmul_rounds_x_to_bf16). Every other variant and
+  // AVX3's. Their products of BF16 weights with 8 tokens and more (*_AMX: 2
+  // and more) round the activations to BF16 (matmul_rounds_x_to_bf16); one
+  // token is never rounded. Every other variant and
   // product keeps x in f32, the same arithmetic as the reference up to the
   // order of additions: select "AVX3" or "AVX3_PREFETCH" for exact ones.
   static std::vector<std::string> available();

@@ -3,7 +3,8 @@
 // Up to a few tokens (decode, small batches) the product is bound by memory
 // bandwidth: threads take chunks of the stacked rows of all targets as they
 // finish, each chunk one long sequential stream of weights (matmul_rows).
-// From kGemmMinTokens on it goes to the variant's GEMM (matmul_block) in work
+// From the table's matmul_block_min_tokens on it goes to the variant's GEMM
+// (matmul_block) in work
 // items of (rows, tokens): each weight is read once per item, and tokens
 // split too when there are many of them, so both dimensions feed the
 // threads.
@@ -18,12 +19,6 @@ namespace {
 
 // Rows are split in multiples of this, the matrix-vector product's row tile.
 constexpr int64_t kRowGrain = 4;
-// From this many tokens on, the GEMM; below, the streaming product of
-// matmul_rows (decode's pattern, up to four tokens per pass). On Zen 3 with
-// AVX2, a 2048 x 2048 BF16 product took: 2 tokens 0.52 ms streaming against
-// 1.6 ms in the GEMM, 4 tokens 0.95 / 1.7, 8 tokens 2.2 / 1.8, 16 tokens
-// 4.2 / 2.2 (one thread, weights in L3).
-constexpr int64_t kGemmMinTokens = 8;
 // A GEMM work item's rows are a multiple of this (the f32 GEMM's tiles are
 // 6, 12 or 24 rows, AMX's 16 or 32: a row tail there reads a padded copy),
 // and at most kItemMaxRows; its tokens at most the table's
@@ -55,7 +50,7 @@ void for_each_target_rows(std::span<const MatmulTarget> targets, int64_t begin, 
 
 bool Kernels::matmul_rounds_x_to_bf16(WeightFormat format, int64_t num_tokens) const {
   const int f = static_cast<int>(format);
-  return num_tokens >= kGemmMinTokens && table_.matmul_block[f] != nullptr &&
+  return num_tokens >= table_.matmul_block_min_tokens[f] && table_.matmul_block[f] != nullptr &&
          table_.matmul_block_rounds_x_to_bf16[f];
 }
 
@@ -68,14 +63,15 @@ void Kernels::matmul(const Weight& w, const float* x, int64_t num_tokens, float*
 void Kernels::matmul_many(std::span<const MatmulTarget> targets, const float* x, int64_t num_tokens,
                           ThreadPool& pool) const {
   int64_t total_rows = 0;
-  bool have_gemm = num_tokens >= kGemmMinTokens;
+  bool have_gemm = true;
   int64_t item_tokens = num_tokens;
   for (const MatmulTarget& target : targets) {
     LM_CHECK_EQ(target.w->cols, targets[0].w->cols);
     LM_CHECK_GE(target.ldy, target.w->rows);
     total_rows += target.w->rows;
     const int format = static_cast<int>(target.w->format);
-    have_gemm = have_gemm && table_.matmul_block[format] != nullptr;
+    have_gemm = have_gemm && table_.matmul_block[format] != nullptr &&
+                num_tokens >= table_.matmul_block_min_tokens[format];
     item_tokens = std::min(item_tokens, table_.matmul_block_tokens[format]);
   }
   if (!have_gemm) {
