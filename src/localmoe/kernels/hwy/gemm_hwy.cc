@@ -214,13 +214,15 @@ void write_sums(const float* sums, int64_t token, int64_t tokens, int64_t row, i
   }
 }
 
-// Packed tokens of one block over all features, [cols][width] group after
-// group: grown once per thread to the largest block x features it has seen
-// (up to kTokenBlock x cols floats), so nothing is allocated per call after
-// the first.
-float* packed_tokens(int64_t floats) {
+// Packed tokens of one block over `cols` features, [cols][width] group after
+// group (`floats` of them): grown per thread to a whole block (kTokenBlock x
+// cols floats) at once, so token counts that vary from call to call (batched
+// decode, MoE experts) never reallocate once a thread has seen each width.
+float* packed_tokens(int64_t floats, int64_t cols) {
   thread_local std::vector<float> packed;
-  if (packed.size() < static_cast<size_t>(floats)) packed.resize(static_cast<size_t>(floats));
+  if (packed.size() < static_cast<size_t>(floats)) {
+    packed.resize(static_cast<size_t>(std::max(floats, kTokenBlock * cols)));
+  }
   return packed.data();
 }
 
@@ -349,7 +351,7 @@ void gemm_typed(const W* w, int64_t cols, const float* x, int64_t token_begin, i
     const int64_t block_tokens = std::min(kTokenBlock, token_end - tb);
     const int64_t num_groups = plan_groups(block_tokens, groups);
     const TokenGroup& last = groups[num_groups - 1];
-    float* packed = packed_tokens((last.first + last.width) * cols);
+    float* packed = packed_tokens((last.first + last.width) * cols, cols);
     if (!reuse_packed) pack_tokens(x, cols, tb, groups, num_groups, packed);
     if constexpr (!std::is_same_v<W, hwy::float16_t>) {
       if (num_groups == 1) {

@@ -38,6 +38,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -173,8 +174,8 @@ void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int6
   const int64_t groups = (block_tokens + kTileRows - 1) / kTileRows;
   const int64_t tiles = (row_end - row_begin + kTileRows - 1) / kTileRows;
   const bool whole_steps = cols == padded_cols;
-  auto* padded =
-      reinterpret_cast<uint16_t*>(thread_words(kPaddedRowsSlot, kRowBlock * padded_cols / 2));
+  auto* padded = reinterpret_cast<uint16_t*>(
+      thread_words(kPaddedRowsSlot, kRowBlock * padded_cols / 2, kRowBlock * padded_cols / 2));
   // An A tile reads the matrix in place when all of its 16 x (steps x 32)
   // values are in it, else a zero-padded copy of its rows (made again for
   // each block of tokens: only odd shapes need it).
@@ -229,7 +230,9 @@ void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t
   const int64_t padded_pairs = (pairs + kTilePairs - 1) / kTilePairs * kTilePairs;
   const int64_t tokens = token_end - token_begin;
   const int64_t groups = (tokens + kTileRows - 1) / kTileRows;
-  uint32_t* packed = thread_words(kPackedSlot, groups * padded_pairs * kTileRows);
+  const int64_t max_groups = std::max(groups, (kAmxBlockTokens + kTileRows - 1) / kTileRows);
+  uint32_t* packed = thread_words(kPackedSlot, groups * padded_pairs * kTileRows,
+                                  max_groups * padded_pairs * kTileRows);
   if (!reuse_packed_x) pack_groups(x, cols, token_begin, tokens, padded_pairs, packed);
   const TileScope tiles;
   // [kRowBlock][kSumsStride]: the transposed partial sums of a row block.

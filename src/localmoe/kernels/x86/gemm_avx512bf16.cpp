@@ -102,14 +102,15 @@ class ThreadBuffer {
   ThreadBuffer& operator=(const ThreadBuffer&) = delete;
   ~ThreadBuffer() { std::free(words_); }
 
-  uint32_t* words(int64_t count) {
+  uint32_t* words(int64_t count, int64_t reserve) {
     if (count > capacity_) {
+      LM_DCHECK(reserve >= count);
       std::free(words_);
       // Whole cache lines: aligned_alloc wants a multiple of the alignment.
-      const size_t bytes = (static_cast<size_t>(count) * 4 + 63) / 64 * 64;
+      const size_t bytes = (static_cast<size_t>(reserve) * 4 + 63) / 64 * 64;
       words_ = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
       LM_CHECK(words_ != nullptr);
-      capacity_ = count;
+      capacity_ = reserve;
     }
     return words_;
   }
@@ -337,10 +338,10 @@ void prefill_rows(const uint16_t* w, int64_t cols, const uint32_t* packed, const
 
 }  // namespace
 
-uint32_t* thread_words(int slot, int64_t count) {
+uint32_t* thread_words(int slot, int64_t count, int64_t reserve) {
   thread_local ThreadBuffer buffers[kThreadBufferSlots];
   LM_CHECK(slot >= 0 && slot < kThreadBufferSlots);
-  return buffers[slot].words(count);
+  return buffers[slot].words(count, reserve);
 }
 
 void transpose_words_to(const uint32_t* in, int64_t in_stride, int64_t rows, int64_t cols,
@@ -409,7 +410,8 @@ void gemm_bf16_dot(const Weight& w, const float* x, int64_t token_begin, int64_t
     const int64_t block_tokens = min_of(kTokenBlock, token_end - tb);
     const int64_t num_groups = plan_groups(block_tokens, groups);
     const TokenGroup& last = groups[num_groups - 1];
-    uint32_t* packed = thread_words(/*slot=*/0, (last.first + last.width) * pairs);
+    uint32_t* packed =
+        thread_words(/*slot=*/0, (last.first + last.width) * pairs, kTokenBlock * pairs);
     if (!reuse_packed_x) pack_tokens(x, cols, tb, groups, num_groups, packed);
     if (num_groups > 1) {
       prefill_rows(weights, cols, packed, groups, num_groups, tb, block_tokens, row_begin, row_end,
