@@ -73,7 +73,7 @@ def main():
     assert results[4]["token_ids"] == GREEDY, results[4]
 
     assert results[5]["line"] == 7 and "500" in results[5]["error"], results[5]
-    assert "6 requests" not in run.stderr and "3 requests (3 rejected)" in run.stderr, run.stderr
+    assert "generate: 3 requests (3 rejected)," in run.stderr, run.stderr
     print("generate --input: 6 result lines as expected")
 
 
