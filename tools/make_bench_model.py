@@ -94,33 +94,9 @@ def model_config(shape, torch_dtype):
 # ---------------------------------------------------------------- weights
 
 def tensor_shapes(config):
-    """name -> shape of every tensor of a Llama or Mixtral checkpoint."""
-    hidden = config["hidden_size"]
-    q_dim = config["num_attention_heads"] * config["head_dim"]
-    kv_dim = config["num_key_value_heads"] * config["head_dim"]
-    inter = config["intermediate_size"]
-    shapes = {"model.embed_tokens.weight": (VOCAB_SIZE, hidden), "model.norm.weight": (hidden,),
-              "lm_head.weight": (VOCAB_SIZE, hidden)}
-    for layer in range(config["num_hidden_layers"]):
-        p = f"model.layers.{layer}."
-        shapes[p + "input_layernorm.weight"] = (hidden,)
-        shapes[p + "post_attention_layernorm.weight"] = (hidden,)
-        shapes[p + "self_attn.q_proj.weight"] = (q_dim, hidden)
-        shapes[p + "self_attn.k_proj.weight"] = (kv_dim, hidden)
-        shapes[p + "self_attn.v_proj.weight"] = (kv_dim, hidden)
-        shapes[p + "self_attn.o_proj.weight"] = (hidden, q_dim)
-        if config["model_type"] == "mixtral":
-            m = p + "block_sparse_moe."
-            shapes[m + "gate.weight"] = (config["num_local_experts"], hidden)
-            for e in range(config["num_local_experts"]):
-                shapes[f"{m}experts.{e}.w1.weight"] = (inter, hidden)
-                shapes[f"{m}experts.{e}.w2.weight"] = (hidden, inter)
-                shapes[f"{m}experts.{e}.w3.weight"] = (inter, hidden)
-        else:
-            shapes[p + "mlp.gate_proj.weight"] = (inter, hidden)
-            shapes[p + "mlp.up_proj.weight"] = (inter, hidden)
-            shapes[p + "mlp.down_proj.weight"] = (hidden, inter)
-    return shapes
+    """name -> shape of every tensor of a Llama or Mixtral checkpoint: the
+    fixtures' own table (an untied lm_head, as config.json says)."""
+    return fixture_models._llama_like_shapes(config)
 
 
 def make_tensor(name, shape, seed, index, dtype_tag):
