@@ -1,28 +1,46 @@
 // The AMX-BF16 GEMM (gemm_amx_bf16.h). Tiles hold 16 rows of 64 bytes;
 // tdpbf16ps adds A [16 x 32 BF16] times B [32 x 16 BF16, in pairs] into C
-// [16 x 16 f32]. The weight matrix as stored is an A operand: 16 of its rows,
-// 32 features each, are one tile load at the matrix's row stride, so weights
-// are neither repacked nor widened. Tokens packed as BF16 pairs in groups of
-// 16 ([pairs][16 tokens], pack_bf16_pairs) are B operands, 16 pairs per
-// load. C is [rows][tokens], the transposed partial sums that are written
-// to y once.
+// [16 x 16 f32]. Two ways to lay a product on tiles, chosen by token count:
 //
-// Per call, on one thread (matmul.cpp hands it up to kAmxBlockTokens
-// tokens): all its tokens packed once per thread (the caller says when the
+// Weights as A (below kTokensAsAMinTokens). The weight matrix as stored is
+// an A operand: 16 of its rows, 32 features each, are one tile load at the
+// matrix's row stride, so weights are neither repacked nor widened, and a
+// few tokens cost little more than the weight stream. Tokens packed as BF16
+// pairs in groups of 16 ([pairs][16 tokens], pack_bf16_pairs) are B
+// operands. C is [rows][tokens], partial sums transposed into y once. Per
+// call: all its tokens packed once per thread (the caller says when the
 // previous call's packing still holds); then per block of up to 192 rows,
 // whose weights stay in L2, each block of 128 tokens in turn, 32 rows x 32
 // tokens at a time: four C tiles over a chunk of 2048 features from two A
 // and two B loads per 32 features, kept in the partial sums between chunks.
 // Chunks keep a block's packed tokens (128 x 2048 x 2 B = 512 KiB) in L2 for
 // wider matrices: Mixtral's 14336-feature w2 ran 1.5x faster with them,
-// TinyLlama's 5632-feature down_proj 1.1x. (Chunks of 1024 features cost
-// 15% on 2048-feature matrices: partial sums stored and reloaded.) Reading
-// each weight from memory once per 512 tokens instead of once per 128
-// measured 4-16% faster on TinyLlama's 512-token products (but 20% slower
-// for a lone 256-row k_proj, whose few rows leave each thread packing all
-// the tokens for little work; in a layer it shares the packing with
-// q_proj). A tile whose rows or features run past the matrix (a row tail,
-// features not a multiple of 32) reads a zero-padded copy of its rows.
+// TinyLlama's 5632-feature down_proj 1.1x. A tile whose rows or features run
+// past the matrix reads a zero-padded copy of its rows.
+//
+// Tokens as A (from kTokensAsAMinTokens on). Tokens rounded to BF16 rows are
+// the A operand and the weights, repacked per call, the B operand, so a C
+// tile is 16 tokens x 16 outputs, y's own layout: tiles are stored straight
+// into y with no transposition pass (which took 19% of a 512-token product
+// the other way). Per call: the tokens as rows 64 bytes more apart than the
+// features (so a tile's 16 rows never share an L1 set), once per thread;
+// per chunk of features (all of them up to 3072), the rows' weights as 1 KB
+// B tiles (a 16 x 16 transposition of 32-bit feature pairs, the matrix read
+// once per call); then per pair of token groups, each pair of B tiles in
+// turn, four C tiles kept in tile registers over the whole chunk. A call
+// whose tokens or rows are not whole tiles sums into a padded output.
+//
+// Measured on the Sapphire Rapids host against the tdpbf16ps peak of
+// amx_bf16_peak_probe, TinyLlama's 2048 x 2048 product: one thread at 512
+// tokens, weights as A 21-26%, tokens as A 31%; two threads, tokens as A
+// against weights as A, 0.88x at 128 tokens, 0.98x at 192, 1.01-1.07x at
+// 256, 1.04-1.15x at 384, 1.05-1.18x at 512 (q_proj, gate/up_proj,
+// down_proj, lm_head), because repacking the weights costs more than it
+// saves while few tokens share them. The same four tdpbf16ps reach 86% of
+// the peak with their operands in L1, 65% with both streamed from L2 and
+// 12-30% from beyond L2, where a 512-token block's rows (2 MiB at 2048
+// features) live: the two threads' shared caches, not the tiles, bound
+// these products.
 //
 // Compiled with -mamx-tile -mamx-bf16 and AVX-512; like gemm_avx512bf16.cpp
 // it uses no inline function or template with external linkage, and the
@@ -42,25 +60,46 @@
 #include <cstdint>
 #include <cstring>
 
+#include "localmoe/base/error.h"
 #include "localmoe/kernels/x86/gemm_avx512bf16.h"
 
 namespace localmoe::kernels {
 namespace {
 
-constexpr int64_t kTileRows = 16;   // rows of a tile: weight rows of A and C, pairs of B
-constexpr int64_t kTilePairs = 16;  // feature pairs of an A tile (64 bytes)
+constexpr int64_t kTileRows = 16;      // rows of every tile: 16 tokens, outputs or pairs
+constexpr int64_t kTilePairs = 16;     // feature pairs of a tile row (64 bytes)
+constexpr int64_t kStepFeatures = 32;  // features per tdpbf16ps
+constexpr int64_t kTileWords = kTileRows * kTileRows;
+// Weights as A: tokens per block of partial sums, and its row stride.
 constexpr int64_t kTokenBlock = 128;
-constexpr int64_t kSumsStride = kTokenBlock;  // floats between rows of the partial sums
-// Rows per block of partial sums (matmul.cpp's work items have at most as
-// many), and 32-feature steps per chunk of features.
+constexpr int64_t kSumsStride = kTokenBlock;
+// The most rows of one call (matmul.cpp's work items have at most as many),
+// and 32-feature steps per chunk of features: weights as A take chunks of
+// 2048 features, tokens as A as few chunks of at most 3072 as the features
+// allow.
 constexpr int64_t kRowBlock = 192;
 constexpr int64_t kChunkSteps = 64;
-// Thread buffers (gemm_avx512bf16.h): the packed tokens and the padded rows.
+constexpr int64_t kMaxChunkSteps = 96;
+// Tokens as A: bf16 values of padding between packed token rows (64 bytes).
+constexpr int64_t kRowPadding = 32;
+// Thread buffers (gemm_avx512bf16.h): the packed tokens (pairs, or rows for
+// tokens as A), the padded weight rows or the weights' B tiles, and the
+// padded output of a call whose tokens or rows are not whole tiles.
 constexpr int kPackedSlot = 1;
-constexpr int kPaddedRowsSlot = 2;
+constexpr int kWeightsSlot = 2;
+constexpr int kPaddedOutputSlot = 3;
 
 int64_t min_of(int64_t a, int64_t b) {
   return a < b ? a : b;
+}
+
+int64_t round_up(int64_t n, int64_t multiple) {
+  return (n + multiple - 1) / multiple * multiple;
+}
+
+// The first n of 16 lanes (none for n <= 0, all for n >= 16).
+__mmask16 first_lanes(int64_t n) {
+  return static_cast<__mmask16>((1U << std::clamp<int64_t>(n, 0, 16)) - 1);
 }
 
 // ldtilecfg's operand: palette 1, every tile 16 rows x 64 bytes.
@@ -111,8 +150,8 @@ TileSource padded_rows(const uint16_t* w, int64_t cols, int64_t row, int64_t cou
 // (or, for the first chunk of features, stored to) sums[row][token]; kA and
 // kB say how many of each there are.
 template <int kA, int kB>
-void tile_product(TileSource a0, TileSource a1, const uint32_t* b0, const uint32_t* b1,
-                  int64_t steps, float* sums, bool accumulate) {
+void weights_by_tokens(TileSource a0, TileSource a1, const uint32_t* b0, const uint32_t* b1,
+                       int64_t steps, float* sums, bool accumulate) {
   constexpr int64_t kStrideBytes = kSumsStride * 4;
   float* const c1 = sums + kTileRows;
   float* const c2 = sums + kTileRows * kSumsStride;
@@ -175,7 +214,7 @@ void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int6
   const int64_t tiles = (row_end - row_begin + kTileRows - 1) / kTileRows;
   const bool whole_steps = cols == padded_cols;
   auto* padded = reinterpret_cast<uint16_t*>(
-      thread_words(kPaddedRowsSlot, kRowBlock * padded_cols / 2, kRowBlock * padded_cols / 2));
+      thread_words(kWeightsSlot, kRowBlock * padded_cols / 2, kRowBlock * padded_cols / 2));
   // An A tile reads the matrix in place when all of its 16 x (steps x 32)
   // values are in it, else a zero-padded copy of its rows (made again for
   // each block of tokens: only odd shapes need it).
@@ -207,23 +246,108 @@ void block_product(const uint16_t* w, int64_t cols, const uint32_t* packed, int6
         float* out = sums + tile * kTileRows * kSumsStride + g * kTileRows;
         const bool two_b = g + 1 < groups;
         if (two_a && two_b) {
-          tile_product<2, 2>(a0, a1, b0, b1, chunk, out, accumulate);
+          weights_by_tokens<2, 2>(a0, a1, b0, b1, chunk, out, accumulate);
         } else if (two_a) {
-          tile_product<2, 1>(a0, a1, b0, b0, chunk, out, accumulate);
+          weights_by_tokens<2, 1>(a0, a1, b0, b0, chunk, out, accumulate);
         } else if (two_b) {
-          tile_product<1, 2>(a0, a0, b0, b1, chunk, out, accumulate);
+          weights_by_tokens<1, 2>(a0, a0, b0, b1, chunk, out, accumulate);
         } else {
-          tile_product<1, 1>(a0, a0, b0, b0, chunk, out, accumulate);
+          weights_by_tokens<1, 1>(a0, a0, b0, b0, chunk, out, accumulate);
         }
       }
     }
   }
 }
 
-}  // namespace
+// ---- tokens as A tiles ------------------------------------------------------
 
-void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
-                   int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
+// Tokens [first, first + count) of x ([*, cols] f32) rounded to BF16 (nearest
+// even) into rows `stride` values apart, zero past cols up to padded_cols;
+// rows from count up to the next multiple of 16 are zeros.
+void pack_token_rows(const float* x, int64_t cols, int64_t first, int64_t count,
+                     int64_t padded_cols, int64_t stride, uint16_t* out) {
+  for (int64_t t = 0; t < round_up(count, kTileRows); ++t) {
+    uint16_t* dst = out + t * stride;
+    if (t >= count) {
+      std::memset(dst, 0, static_cast<size_t>(padded_cols) * 2);
+      continue;
+    }
+    const float* src = x + (first + t) * cols;
+    for (int64_t k = 0; k < padded_cols; k += kStepFeatures) {
+      const __mmask16 low = first_lanes(cols - k);
+      const __mmask16 high = first_lanes(cols - k - 16);
+      const __m512 lo = _mm512_maskz_loadu_ps(low, src + k);
+      const __m512 hi = _mm512_maskz_loadu_ps(high, src + k + 16);
+      _mm512_storeu_si512(dst + k, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+    }
+  }
+}
+
+// The B tile of outputs [row, row + count) (count <= 16) and features
+// [32 s, 32 s + 32): out[p * 16 + n] = features 32 s + 2p and 32 s + 2p + 1
+// of row + n as one 32-bit pair (the low half first); zeros past the matrix.
+void weight_tile(const uint16_t* w, int64_t cols, int64_t row, int64_t count, int64_t s,
+                 uint32_t* out) {
+  const int64_t first = s * kStepFeatures;
+  if (count == kTileRows && cols % 2 == 0 && first + kStepFeatures <= cols) {
+    transpose_words_to(reinterpret_cast<const uint32_t*>(w + row * cols + first), cols / 2,
+                       kTileRows, kTileRows, out, kTileRows);
+    return;
+  }
+  for (int64_t p = 0; p < kTileRows; ++p) {
+    const int64_t f = first + 2 * p;
+    for (int64_t n = 0; n < kTileRows; ++n) {
+      const uint16_t* src = w + (row + n) * cols;
+      const uint32_t lo = n < count && f < cols ? src[f] : 0;
+      const uint32_t hi = n < count && f + 1 < cols ? src[f + 1] : 0;
+      out[p * kTileRows + n] = lo | hi << 16;
+    }
+  }
+}
+
+// C tiles 0-3 = (A0, A1) x (B0, B1) over `steps` steps, added to (or, for a
+// call's first chunk, stored to) the 16 x 16 blocks of c at c0..c3, rows
+// `c_stride` floats apart; kA and kB say how many of each there are.
+template <int kA, int kB>
+void tokens_by_weights(const uint16_t* a0, const uint16_t* a1, int64_t a_stride, const uint32_t* b0,
+                       const uint32_t* b1, int64_t steps, float* c, int64_t c_stride,
+                       bool accumulate) {
+  const int64_t c_bytes = c_stride * 4;
+  float* const c1 = c + kTileRows;
+  float* const c2 = c + kTileRows * c_stride;
+  float* const c3 = c2 + kTileRows;
+  if (accumulate) {
+    _tile_loadd(0, c, c_bytes);
+    if constexpr (kB > 1) _tile_loadd(1, c1, c_bytes);
+    if constexpr (kA > 1) _tile_loadd(2, c2, c_bytes);
+    if constexpr (kA > 1 && kB > 1) _tile_loadd(3, c3, c_bytes);
+  } else {
+    _tile_zero(0);
+    if constexpr (kB > 1) _tile_zero(1);
+    if constexpr (kA > 1) _tile_zero(2);
+    if constexpr (kA > 1 && kB > 1) _tile_zero(3);
+  }
+  const int64_t a_bytes = a_stride * 2;
+  for (int64_t s = 0; s < steps; ++s) {
+    _tile_loadd(4, a0 + s * kStepFeatures, a_bytes);
+    if constexpr (kA > 1) _tile_loadd(5, a1 + s * kStepFeatures, a_bytes);
+    _tile_loadd(6, b0 + s * kTileWords, 64);
+    if constexpr (kB > 1) _tile_loadd(7, b1 + s * kTileWords, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if constexpr (kB > 1) _tile_dpbf16ps(1, 4, 7);
+    if constexpr (kA > 1) _tile_dpbf16ps(2, 5, 6);
+    if constexpr (kA > 1 && kB > 1) _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, c, c_bytes);
+  if constexpr (kB > 1) _tile_stored(1, c1, c_bytes);
+  if constexpr (kA > 1) _tile_stored(2, c2, c_bytes);
+  if constexpr (kA > 1 && kB > 1) _tile_stored(3, c3, c_bytes);
+}
+
+// Weights as A tiles read in place, the tokens packed as pairs: the path
+// below kTokensAsAMinTokens.
+void weights_as_a(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                  int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
   const auto* weights = static_cast<const uint16_t*>(w.data);
   const int64_t cols = w.cols;
   const int64_t pairs = (cols + 1) / 2;
@@ -251,8 +375,94 @@ void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t
   }
 }
 
+// Tokens as A tiles, the weights repacked as B tiles: the path from
+// kTokensAsAMinTokens on.
+void tokens_as_a(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                 int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
+  const auto* weights = static_cast<const uint16_t*>(w.data);
+  const int64_t cols = w.cols;
+  const int64_t rows = row_end - row_begin;
+  const int64_t tokens = token_end - token_begin;
+  LM_CHECK_LE(rows, kRowBlock);
+  const int64_t steps = (cols + kStepFeatures - 1) / kStepFeatures;
+  const int64_t padded_cols = steps * kStepFeatures;
+  const int64_t stride = padded_cols + kRowPadding;
+  const int64_t groups = (tokens + kTileRows - 1) / kTileRows;
+  const int64_t tiles = (rows + kTileRows - 1) / kTileRows;
+  const int64_t max_groups = std::max(groups, (kAmxBlockTokens + kTileRows - 1) / kTileRows);
+  auto* packed = reinterpret_cast<uint16_t*>(thread_words(
+      kPackedSlot, groups * kTileRows * stride / 2, max_groups * kTileRows * stride / 2));
+  if (!reuse_packed_x) pack_token_rows(x, cols, token_begin, tokens, padded_cols, stride, packed);
+  const int64_t chunks = (steps + kMaxChunkSteps - 1) / kMaxChunkSteps;
+  const int64_t chunk_steps = (steps + chunks - 1) / chunks;
+  const int64_t tile_words = kRowBlock / kTileRows * chunk_steps * kTileWords;
+  uint32_t* weight_tiles = thread_words(kWeightsSlot, tile_words, tile_words);
+  // A call whose tokens or rows are not whole tiles sums into a padded
+  // output and copies its part to y at the end.
+  const bool whole = tokens % kTileRows == 0 && rows % kTileRows == 0;
+  const int64_t c_stride = whole ? ldy : tiles * kTileRows;
+  float* c = y + token_begin * ldy + row_begin;
+  if (!whole) {
+    const int64_t words = groups * kTileRows * c_stride;
+    const int64_t reserve = max_groups * kTileRows * kRowBlock;
+    c = reinterpret_cast<float*>(thread_words(kPaddedOutputSlot, words, std::max(words, reserve)));
+  }
+  const TileScope tile_scope;
+  for (int64_t s0 = 0; s0 < steps; s0 += chunk_steps) {
+    const int64_t chunk = min_of(chunk_steps, steps - s0);
+    // [tile][step][16 pairs][16 outputs]
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t row = row_begin + t * kTileRows;
+      for (int64_t s = 0; s < chunk; ++s) {
+        weight_tile(weights, cols, row, min_of(kTileRows, row_end - row), s0 + s,
+                    weight_tiles + (t * chunk + s) * kTileWords);
+      }
+    }
+    const bool accumulate = s0 > 0;
+    for (int64_t g = 0; g < groups; g += 2) {
+      const uint16_t* a0 = packed + g * kTileRows * stride + s0 * kStepFeatures;
+      const uint16_t* a1 = a0 + kTileRows * stride;
+      const bool two_a = g + 1 < groups;
+      for (int64_t t = 0; t < tiles; t += 2) {
+        const uint32_t* b0 = weight_tiles + t * chunk * kTileWords;
+        const uint32_t* b1 = b0 + chunk * kTileWords;
+        float* out = c + g * kTileRows * c_stride + t * kTileRows;
+        const bool two_b = t + 1 < tiles;
+        if (two_a && two_b) {
+          tokens_by_weights<2, 2>(a0, a1, stride, b0, b1, chunk, out, c_stride, accumulate);
+        } else if (two_a) {
+          tokens_by_weights<2, 1>(a0, a1, stride, b0, b0, chunk, out, c_stride, accumulate);
+        } else if (two_b) {
+          tokens_by_weights<1, 2>(a0, a0, stride, b0, b1, chunk, out, c_stride, accumulate);
+        } else {
+          tokens_by_weights<1, 1>(a0, a0, stride, b0, b0, chunk, out, c_stride, accumulate);
+        }
+      }
+    }
+  }
+  if (!whole) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      std::memcpy(y + (token_begin + t) * ldy + row_begin, c + t * c_stride,
+                  static_cast<size_t>(rows) * 4);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_bf16_amx(const Weight& w, const float* x, int64_t token_begin, int64_t token_end,
+                   int64_t row_begin, int64_t row_end, float* y, int64_t ldy, bool reuse_packed_x) {
+  // The choice depends on the token count only, so a call that reuses the
+  // previous call's packing (the same token block) takes the same path.
+  if (token_end - token_begin >= kTokensAsAMinTokens) {
+    tokens_as_a(w, x, token_begin, token_end, row_begin, row_end, y, ldy, reuse_packed_x);
+  } else {
+    weights_as_a(w, x, token_begin, token_end, row_begin, row_end, y, ldy, reuse_packed_x);
+  }
+}
+
 double amx_bf16_peak_probe(int64_t iterations) {
-  alignas(64) uint16_t operand[kTileRows * 32];
+  alignas(64) uint16_t operand[kTileRows * kStepFeatures];
   for (uint16_t& v : operand) v = 0x3c00;  // bf16 2^-7
   const TileScope tiles;
   _tile_loadd(4, operand, 64);
@@ -273,7 +483,7 @@ double amx_bf16_peak_probe(int64_t iterations) {
   _tile_stored(0, sink, 64);
   volatile float keep = sink[0];
   (void)keep;
-  return 4.0 * 2.0 * kTileRows * kTileRows * 32 * static_cast<double>(iterations);
+  return 4.0 * 2.0 * kTileRows * kTileRows * kStepFeatures * static_cast<double>(iterations);
 }
 
 }  // namespace localmoe::kernels

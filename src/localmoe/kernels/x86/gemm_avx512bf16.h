@@ -37,11 +37,11 @@ void transpose_words_to(const uint32_t* in, int64_t in_stride, int64_t rows, int
 
 // A per-thread buffer of at least `count` 32-bit words, 64-byte aligned,
 // kept for the thread's life; `slot` keeps a caller's buffers apart (0: the
-// dot product's packed tokens, 1 and 2: AMX's). When it has to grow it grows
+// dot product's packed tokens, 1 to 3: AMX's). When it has to grow it grows
 // to `reserve` (>= count), the most this caller can ask for at this shape,
 // so that token counts varying from step to step (batched decode, MoE
 // experts) never reallocate once a thread has seen each matrix width.
-inline constexpr int kThreadBufferSlots = 3;
+inline constexpr int kThreadBufferSlots = 4;
 uint32_t* thread_words(int slot, int64_t count, int64_t reserve);
 
 // Independent vdpbf16ps chains in registers on the calling thread; returns
