@@ -29,19 +29,12 @@
 
 #include "localmoe/kernels/x86/gemm_avx512bf16.h"
 
-// GCC 12's AVX-512 headers start some intrinsics from a self-initialized
-// "undefined" vector, which -Wall reports wherever they are inlined.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "localmoe/base/error.h"
+#include "localmoe/kernels/x86/intrinsics.h"
 
 namespace localmoe::kernels {
 namespace {
