@@ -3,11 +3,15 @@
 // ids, the text that became final, logprobs) ending with one that carries the
 // finish reason, usage and timings. An OutputStream is the one channel from
 // the engine thread to whoever waits for a request (an HTTP handler, the
-// offline batch runner): the engine pushes, the consumer blocks in next().
+// offline batch runner): the engine pushes; the consumer blocks in next(),
+// or, when it must not block (an HTTP connection's thread), is told by the
+// on-ready callback that try_next() has something.
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,6 +68,12 @@ class OutputStream {
   // True once every choice finished and every output was taken.
   bool done() const;
 
+  // `on_ready` is called after every push from then on, on the pushing
+  // (engine) thread and outside the stream's lock, so it may call
+  // try_next(); it must not block. Called at once if outputs are already
+  // pending. An empty function removes it.
+  void set_on_ready(std::function<void()> on_ready);
+
   // Engine side.
   void push(RequestOutput output);
 
@@ -73,6 +83,9 @@ class OutputStream {
   std::condition_variable ready_;
   std::deque<RequestOutput> pending_;
   int64_t open_choices_;
+  // Shared so that push() takes it without copying (or allocating) a
+  // function under the lock.
+  std::shared_ptr<const std::function<void()>> on_ready_;
 };
 
 }  // namespace localmoe
