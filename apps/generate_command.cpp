@@ -30,6 +30,7 @@
 #include "localmoe/config/cli_options.h"
 #include "localmoe/engine/offline_batch.h"
 #include "localmoe/engine/served_model.h"
+#include "localmoe/server/openai_request.h"
 #include "localmoe/server/openai_sampling.h"
 #include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/tokenizer.h"
@@ -106,7 +107,8 @@ std::vector<int32_t> encode_chat(const ServedModel& served, const ordered_json& 
                      "messages must be an array of {\"role\", \"content\"} objects");
   }
   const std::string rendered =
-      ChatTemplate::for_tokenizer(tokenizer).render(messages, /*add_generation_prompt=*/true);
+      ChatTemplate::for_tokenizer(tokenizer).render(normalize_chat_messages(messages),
+                                                    /*add_generation_prompt=*/true);
   // The template already wrote BOS and the other special tokens.
   return tokenizer.encode(rendered, /*add_special_tokens=*/false);
 }
