@@ -204,6 +204,11 @@ OpenAiRequest read_openai_request(const ordered_json& body, OpenAiEndpoint endpo
                            ? std::max<int64_t>(1, limits.max_model_len - longest)
                            : SamplingParams{}.max_tokens;
   request.sampling = sampling_params_from_json(plain, endpoint, rest);
+  // Echo with logprobs reports the prompt's tokens too.
+  if (request.echo && request.sampling.logprobs.has_value() &&
+      !request.sampling.prompt_logprobs.has_value()) {
+    request.sampling.prompt_logprobs = request.sampling.logprobs;
+  }
   request.sampling.validate(limits.vocab_size > 0 ? std::optional<int64_t>(limits.vocab_size)
                                                   : std::nullopt);
   check_context(request, limits);
