@@ -31,14 +31,18 @@ double BandwidthProbe::measure() {
   return static_cast<double>(count_) * sizeof(float) / seconds_since(start);
 }
 
-std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPool& pool,
-                                       int runs) {
-  constexpr int64_t kIterations = 20'000'000;
+namespace {
+
+// Every thread of the pool runs `probe(iterations)` (which returns the
+// FLOPs it did) at once; one FLOP/s figure per run.
+template <typename Probe>
+std::vector<double> measure_pool_rate(ThreadPool& pool, int runs, int64_t iterations,
+                                      Probe&& probe) {
   std::vector<double> flops_per_thread(pool.num_threads());
   std::vector<double> rates;
   for (int run = 0; run < runs; ++run) {
     const auto start = std::chrono::steady_clock::now();
-    auto job = [&](int thread) { flops_per_thread[thread] = kernels.fma_peak_probe(kIterations); };
+    auto job = [&](int thread) { flops_per_thread[thread] = probe(iterations); };
     pool.run_on_all(job);
     const double seconds = seconds_since(start);
     double flops = 0;
@@ -46,6 +50,20 @@ std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPo
     rates.push_back(flops / seconds);
   }
   return rates;
+}
+
+}  // namespace
+
+std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPool& pool,
+                                       int runs) {
+  return measure_pool_rate(pool, runs, 20'000'000,
+                           [&](int64_t n) { return kernels.fma_peak_probe(n); });
+}
+
+std::vector<double> measure_bf16_gemm_peak(const kernels::Kernels& kernels, ThreadPool& pool,
+                                           int runs) {
+  return measure_pool_rate(pool, runs, 4'000'000,
+                           [&](int64_t n) { return kernels.bf16_gemm_peak_probe(n); });
 }
 
 double anon_huge_page_bytes() {

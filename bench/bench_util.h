@@ -46,6 +46,10 @@ class BandwidthProbe {
 // Peak f32 FLOP/s of the pool: every thread runs register-resident FMA
 // chains at once. Returns one figure per run.
 std::vector<double> measure_peak_flops(const kernels::Kernels& kernels, ThreadPool& pool, int runs);
+// The same in the instruction the variant's BF16 GEMM multiplies with (its
+// bf16_gemm_peak_probe; only where has_bf16_gemm_probe()).
+std::vector<double> measure_bf16_gemm_peak(const kernels::Kernels& kernels, ThreadPool& pool,
+                                           int runs);
 
 // Bytes of this process's anonymous memory backed by transparent huge
 // pages (AnonHugePages of /proc/self/smaps_rollup; 0 if unavailable).

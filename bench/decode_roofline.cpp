@@ -107,8 +107,15 @@ void measure(const Options& o) {
   // positions adds well under 1%).
   const double prefill = bench::median(prefill_rates);
   const double prefill_flops = prefill * 2.0 * weight_bytes / dtype_size(dtype);
-  std::printf("prefill (%d tokens): median %.1f tokens/s = %.1f GFLOP/s, %.1f%% of peak\n",
-              prompt_tokens, prefill, prefill_flops / 1e9, 100.0 * prefill_flops / peak_flops);
+  // A variant whose BF16 GEMM rounds x multiplies with another instruction
+  // (vdpbf16ps, tdpbf16ps): its peak is the limit.
+  const bool rounds = dtype == DType::kBF16 &&
+                      kernels.matmul_rounds_x_to_bf16(kernels::WeightFormat::kBF16, prompt_tokens);
+  const double prefill_peak =
+      rounds ? bench::median(bench::measure_bf16_gemm_peak(kernels, pool, 5)) : peak_flops;
+  std::printf("prefill (%d tokens): median %.1f tokens/s = %.1f GFLOP/s, %.1f%% of the %s peak\n",
+              prompt_tokens, prefill, prefill_flops / 1e9, 100.0 * prefill_flops / prefill_peak,
+              rounds ? "BF16 GEMM instruction's" : "f32 FMA");
   std::printf("decode: median %.2f tokens/s over %d runs of %d tokens (min %.2f, max %.2f)\n",
               decode, runs, decode_tokens,
               *std::min_element(decode_rates.begin(), decode_rates.end()),

@@ -164,28 +164,6 @@ std::optional<DnnlMatmul> make_dnnl(const dnnl::engine& engine, int64_t m, int64
   }
 }
 
-// Peak FLOP/s of the pool in the instruction the variant's BF16 GEMM
-// multiplies with (its bf16_gemm_peak_probe on every thread at once), one
-// figure per run, as measure_peak_flops does for the FMA.
-std::vector<double> measure_bf16_gemm_peak(const kernels::Kernels& kernels, ThreadPool& pool,
-                                           int runs) {
-  constexpr int64_t kIterations = 4'000'000;
-  std::vector<double> flops_per_thread(pool.num_threads());
-  std::vector<double> rates;
-  for (int run = 0; run < runs; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    auto job = [&](int thread) {
-      flops_per_thread[thread] = kernels.bf16_gemm_peak_probe(kIterations);
-    };
-    pool.run_on_all(job);
-    const double seconds = seconds_since(start);
-    double flops = 0;
-    for (double f : flops_per_thread) flops += f;
-    rates.push_back(flops / seconds);
-  }
-  return rates;
-}
-
 // The exact variant a BF16-rounding one is compared with: its name without
 // the suffix that selects the BF16 GEMM.
 std::string exact_counterpart(const std::string& name) {
