@@ -18,6 +18,7 @@ packages=(
   python3 python3-numpy
   libsentencepiece-dev              # tokenizer.model checkpoints without tokenizer.json
   python3-jinja2                    # chat template golden strings
+  python3-prometheus-client         # parses /metrics' exposition in the tests
 )
 
 # Node.js and npm run the tokenizer conformance reference (transformers.js).
