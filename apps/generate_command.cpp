@@ -32,7 +32,6 @@
 #include "localmoe/engine/served_model.h"
 #include "localmoe/server/openai_request.h"
 #include "localmoe/server/openai_sampling.h"
-#include "localmoe/tokenizer/chat_template.h"
 #include "localmoe/tokenizer/tokenizer.h"
 
 namespace localmoe::apps {
@@ -101,16 +100,8 @@ const Tokenizer& need_tokenizer(const ServedModel& served, std::string_view what
 }
 
 std::vector<int32_t> encode_chat(const ServedModel& served, const ordered_json& messages) {
-  const Tokenizer& tokenizer = need_tokenizer(served, "a chat prompt");
-  if (!messages.is_array()) {
-    throw make_error(ErrorKind::kInvalidArgument,
-                     "messages must be an array of {\"role\", \"content\"} objects");
-  }
-  const std::string rendered =
-      ChatTemplate::for_tokenizer(tokenizer).render(normalize_chat_messages(messages),
-                                                    /*add_generation_prompt=*/true);
-  // The template already wrote BOS and the other special tokens.
-  return tokenizer.encode(rendered, /*add_special_tokens=*/false);
+  return encode_chat_messages(messages, need_tokenizer(served, "a chat prompt"),
+                              /*add_generation_prompt=*/true);
 }
 
 // The command's sampling flags as request fields, the defaults of every

@@ -103,16 +103,12 @@ std::string content_text(size_t index, const ordered_json& content) {
 
 std::vector<int32_t> read_chat_prompt(const ordered_json& body, const OpenAiModelLimits& limits) {
   const auto messages = body.find("messages");
-  if (messages == body.end() || !messages->is_array() || messages->empty()) {
+  if (messages == body.end()) {
     throw make_error(ErrorKind::kInvalidArgument,
                      "'messages' must be a non-empty array of {\"role\", \"content\"} objects");
   }
-  const Tokenizer& tokenizer = need_tokenizer(limits, "a chat request");
-  const ordered_json normalized = normalize_chat_messages(*messages);
-  const std::string rendered =
-      ChatTemplate::for_tokenizer(tokenizer).render(normalized, /*add_generation_prompt=*/true);
-  // The template wrote BOS and the other special tokens itself.
-  return tokenizer.encode(rendered, /*add_special_tokens=*/false);
+  return encode_chat_messages(*messages, need_tokenizer(limits, "a chat request"),
+                              /*add_generation_prompt=*/true);
 }
 
 void read_stream_fields(const json& body, OpenAiRequest& request) {
@@ -146,6 +142,17 @@ void check_context(const OpenAiRequest& request, const OpenAiModelLimits& limits
 }
 
 }  // namespace
+
+std::vector<int32_t> encode_chat_messages(const ordered_json& messages, const Tokenizer& tokenizer,
+                                          bool add_generation_prompt) {
+  if (!messages.is_array() || messages.empty()) {
+    throw make_error(ErrorKind::kInvalidArgument,
+                     "'messages' must be a non-empty array of {\"role\", \"content\"} objects");
+  }
+  const std::string rendered = ChatTemplate::for_tokenizer(tokenizer).render(
+      normalize_chat_messages(messages), add_generation_prompt);
+  return tokenizer.encode(rendered, /*add_special_tokens=*/false);
+}
 
 ordered_json normalize_chat_messages(const ordered_json& messages) {
   ordered_json out = ordered_json::array();

@@ -47,10 +47,16 @@ struct OpenAiModelLimits {
 OpenAiRequest read_openai_request(const nlohmann::ordered_json& body, OpenAiEndpoint endpoint,
                                   const OpenAiModelLimits& limits);
 
+// `messages` (checked and normalized as below) rendered by the tokenizer's
+// chat template and encoded; the template writes BOS and the other special
+// tokens itself. For chat requests, /tokenize and the offline batch.
+std::vector<int32_t> encode_chat_messages(const nlohmann::ordered_json& messages,
+                                          const Tokenizer& tokenizer, bool add_generation_prompt);
+
 // A chat message list with every content made a string: text parts joined
 // by newlines, null content (an assistant turn with tool calls) as "".
 // Other fields (name, tool_calls, tool_call_id) pass through to the
-// template. Exposed for the offline batch, which reads the same messages.
+// template.
 nlohmann::ordered_json normalize_chat_messages(const nlohmann::ordered_json& messages);
 
 }  // namespace localmoe
