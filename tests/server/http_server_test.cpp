@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "localmoe/base/error.h"
+#include "localmoe/server/http_wire.h"
 #include "localmoe/server/sse.h"
 
 namespace localmoe {
@@ -96,23 +97,9 @@ class TestClient {
   // complete or the timeout passes. `on_chunk` sees each chunk as it comes.
   std::optional<ClientResponse> read_response(
       const std::function<void(const std::string&)>& on_chunk = nullptr) {
-    ClientResponse response;
-    const std::optional<std::string> head = read_until("\r\n\r\n");
+    std::optional<ClientResponse> head = read_head();
     if (!head) return std::nullopt;
-    size_t line_end = head->find("\r\n");
-    const std::string status_line = head->substr(0, line_end);
-    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
-    response.status = std::stoi(status_line.substr(9, 3));
-    size_t pos = line_end + 2;
-    while (pos < head->size() - 4) {
-      const size_t end = head->find("\r\n", pos);
-      const std::string line = head->substr(pos, end - pos);
-      const size_t colon = line.find(':');
-      std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      response.headers.add(line.substr(0, colon), value);
-      pos = end + 2;
-    }
+    ClientResponse& response = *head;
     if (response.status == 100) return response;
     if (equals_ignore_case(response.headers.get("Transfer-Encoding"), "chunked")) {
       for (;;) {
@@ -133,10 +120,31 @@ class TestClient {
       if (!data) return std::nullopt;
       response.body = *data;
     } else {
-      std::string rest;
       while (fill() > 0) {
       }
       response.body = std::exchange(pending_, {});
+    }
+    return head;
+  }
+
+  // Reads a status line and headers only (a HEAD response, or before the body).
+  std::optional<ClientResponse> read_head() {
+    ClientResponse response;
+    const std::optional<std::string> head = read_until("\r\n\r\n");
+    if (!head) return std::nullopt;
+    size_t line_end = head->find("\r\n");
+    const std::string status_line = head->substr(0, line_end);
+    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
+    response.status = std::stoi(status_line.substr(9, 3));
+    size_t pos = line_end + 2;
+    while (pos < head->size() - 4) {
+      const size_t end = head->find("\r\n", pos);
+      const std::string line = head->substr(pos, end - pos);
+      const size_t colon = line.find(':');
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      response.headers.add(line.substr(0, colon), value);
+      pos = end + 2;
     }
     return response;
   }
@@ -309,6 +317,41 @@ TEST(HttpServer, Http10ClosesUnlessKeepAliveIsAsked) {
   response = client.read_response();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->headers.get("X-Path"), "/again");
+}
+
+TEST(HttpServer, HeadGetsTheHeadersWithoutTheBody) {
+  HttpServer server(test_options(), [](HttpRequest, std::shared_ptr<HttpExchange> exchange) {
+    HttpResponse response;
+    response.body = "twelve bytes";
+    exchange->respond(std::move(response));
+  });
+  server.start();
+  TestClient client(server.port());
+  ASSERT_TRUE(client.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // The client reads the head only; a body would be parsed as the next
+  // response's status line and fail it.
+  const std::optional<ClientResponse> head = client.read_head();
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->headers.get("Content-Length"), "12");
+  ASSERT_TRUE(client.send(get_request("/")));
+  const auto response = client.read_response();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body, "twelve bytes");
+}
+
+TEST(HttpServer, HandlerAskingConnectionCloseIsHonoured) {
+  HttpServer server(test_options(), [](HttpRequest, std::shared_ptr<HttpExchange> exchange) {
+    HttpResponse response;
+    response.headers.add("Connection", "close");
+    exchange->respond(std::move(response));
+  });
+  server.start();
+  TestClient client(server.port());
+  ASSERT_TRUE(client.send(get_request("/")));
+  const auto response = client.read_response();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->headers.get("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
 }
 
 TEST(HttpServer, ExpectContinueGetsA100BeforeTheBody) {
@@ -707,6 +750,7 @@ TEST(HttpServer, StreamToAClientThatStopsReadingIsClosedAtTheQueueBound) {
   auto probe = std::make_shared<StreamProbe>();
   std::atomic<int64_t> bytes_accepted{0};
   std::vector<std::thread> workers;
+  std::mutex workers_mutex;
   HttpServer server(options, [&](HttpRequest, std::shared_ptr<HttpExchange> exchange) {
     exchange->on_close([probe] {
       std::lock_guard lock(probe->mutex);
@@ -714,6 +758,7 @@ TEST(HttpServer, StreamToAClientThatStopsReadingIsClosedAtTheQueueBound) {
       probe->changed.notify_all();
     });
     exchange->start_stream(200, {});
+    std::lock_guard lock(workers_mutex);
     workers.emplace_back([exchange, &bytes_accepted] {
       const std::string piece(64 << 10, 'x');
       // The client reads nothing: the socket buffers fill, then the queue.
@@ -728,6 +773,7 @@ TEST(HttpServer, StreamToAClientThatStopsReadingIsClosedAtTheQueueBound) {
     EXPECT_TRUE(
         probe->changed.wait_for(lock, milliseconds(5000), [&] { return probe->num_closes > 0; }));
   }
+  std::lock_guard lock(workers_mutex);
   for (std::thread& t : workers) t.join();
   // Far less than the 125 MiB the route tried to write: the queue bound plus
   // what the kernel's socket buffers took (the route may outrun the strand,
@@ -786,7 +832,8 @@ TEST(HttpServer, StopWithOpenConnectionsReturnsWithinTheShutdownTimeout) {
 }
 
 TEST(HttpServer, StopLetsAnExchangeInProgressFinish) {
-  std::vector<std::thread> workers;
+  std::vector<std::thread> workers;  // one, started before `handled` is set
+  std::promise<void> handled;
   HttpServer server(test_options(), [&](HttpRequest, std::shared_ptr<HttpExchange> exchange) {
     workers.emplace_back([exchange] {
       std::this_thread::sleep_for(milliseconds(100));
@@ -794,11 +841,12 @@ TEST(HttpServer, StopLetsAnExchangeInProgressFinish) {
       response.body = "finished";
       exchange->respond(std::move(response));
     });
+    handled.set_value();
   });
   server.start();
   TestClient client(server.port());
   ASSERT_TRUE(client.send(get_request("/")));
-  while (workers.empty()) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_EQ(handled.get_future().wait_for(milliseconds(2000)), std::future_status::ready);
   std::thread stopper([&] { server.stop(); });
   const auto response = client.read_response();
   ASSERT_TRUE(response.has_value());
@@ -862,6 +910,46 @@ TEST(HttpTypes, HeadersAreCaseInsensitiveAndErrorBodiesAreJson) {
   const HttpResponse error = json_error_response(400, "bad \"quote\"", "invalid_request_error");
   EXPECT_EQ(error.status, 400);
   EXPECT_EQ(error.body, R"({"error":{"message":"bad \"quote\"","type":"invalid_request_error"}})");
+}
+
+TEST(HttpWire, HeadsCarryTheTransportsFramingAndSanitizedFields) {
+  HttpHeaders headers;
+  headers.add("X-Echo", "evil\r\nSet-Cookie: x=1");
+  headers.add("content-length", "999");  // the transport's, not the handler's
+  headers.add("Connection", "upgrade");
+  ResponseHead head;
+  head.status = 201;
+  head.headers = &headers;
+  head.content_type = "application/json";
+  head.content_length = 12;
+  const std::string text = format_response_head(head);
+  EXPECT_EQ(text.rfind("HTTP/1.1 201 Created\r\nDate: ", 0), 0u) << text;
+  EXPECT_NE(text.find("\r\nX-Echo: evil  Set-Cookie: x=1\r\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\r\nSet-Cookie"), std::string::npos) << text;
+  EXPECT_EQ(text.find("999"), std::string::npos) << text;
+  EXPECT_EQ(text.find("upgrade"), std::string::npos) << text;
+  EXPECT_NE(text.find("\r\nContent-Type: application/json\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\r\nContent-Length: 12\r\n\r\n"), std::string::npos) << text;
+
+  headers.add("Content-Type", "text/plain");
+  head.framing = BodyFraming::kChunked;
+  head.connection = ConnectionField::kClose;
+  const std::string chunked = format_response_head(head);
+  EXPECT_EQ(chunked.find("application/json"), std::string::npos) << chunked;
+  EXPECT_NE(chunked.find("\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"),
+            std::string::npos)
+      << chunked;
+
+  head.status = 204;
+  head.headers = nullptr;
+  head.framing = BodyFraming::kNone;
+  head.connection = ConnectionField::kOmit;
+  const std::string empty = format_response_head(head);
+  EXPECT_EQ(empty.find("Content-"), std::string::npos) << empty;
+
+  EXPECT_EQ(format_chunk("hello"), "5\r\nhello\r\n");
+  EXPECT_EQ(format_chunk(std::string(26, 'z')), "1a\r\n" + std::string(26, 'z') + "\r\n");
+  EXPECT_EQ(kLastChunk, "0\r\n\r\n");
 }
 
 }  // namespace

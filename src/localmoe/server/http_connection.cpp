@@ -1,7 +1,5 @@
 #include "localmoe/server/http_connection.h"
 
-#include <array>
-#include <ctime>
 #include <exception>
 #include <vector>
 
@@ -13,6 +11,8 @@
 
 #include "localmoe/base/error.h"
 #include "localmoe/base/logging.h"
+#include "localmoe/server/http_wire.h"
+#include "localmoe/server/sse.h"
 
 namespace localmoe {
 namespace {
@@ -29,115 +29,6 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr size_t kReadChunkBytes = 16 << 10;
 // Output items gathered into one write.
 constexpr size_t kMaxItemsPerWrite = 64;
-
-// The handle a handler receives. Every call settles the caller-side phase
-// under the state's mutex and posts the work, in call order, to the strand.
-class ConnectionExchange final : public HttpExchange {
- public:
-  ConnectionExchange(std::shared_ptr<HttpConnection> connection,
-                     std::shared_ptr<ExchangeState> state, int64_t max_queued_bytes)
-      : connection_(std::move(connection)),
-        state_(std::move(state)),
-        max_queued_bytes_(max_queued_bytes) {}
-
-  ~ConnectionExchange() override {
-    std::lock_guard lock(state_->mutex);
-    const ExchangeState::Phase phase = state_->phase;
-    if (state_->closed || phase == ExchangeState::Phase::kResponded ||
-        phase == ExchangeState::Phase::kFinished) {
-      return;
-    }
-    state_->phase = ExchangeState::Phase::kFinished;
-    connection_->post_dropped(state_, phase);
-  }
-
-  void respond(HttpResponse response) override {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closed || state_->phase != ExchangeState::Phase::kAwaiting) return;
-    state_->phase = ExchangeState::Phase::kResponded;
-    connection_->post_response(state_, std::move(response));
-  }
-
-  void start_stream(int status, HttpHeaders headers) override {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closed || state_->phase != ExchangeState::Phase::kAwaiting) return;
-    state_->phase = ExchangeState::Phase::kStreaming;
-    connection_->post_stream_start(state_, status, std::move(headers));
-  }
-
-  bool write(std::string chunk) override {
-    std::function<void()> callback;
-    {
-      std::lock_guard lock(state_->mutex);
-      if (state_->closed || state_->phase != ExchangeState::Phase::kStreaming) return false;
-      if (chunk.empty()) return true;
-      state_->queued_bytes += static_cast<int64_t>(chunk.size());
-      if (state_->queued_bytes <= max_queued_bytes_) {
-        connection_->post_chunk(state_, std::move(chunk));
-        return true;
-      }
-      callback = state_->close_locked();
-    }
-    log_at(LogLevel::kWarn, "http: client not reading, more than ", max_queued_bytes_,
-           " bytes queued; closing the connection");
-    connection_->abort();
-    run_close_callback(callback);
-    return false;
-  }
-
-  void finish() override {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closed || state_->phase != ExchangeState::Phase::kStreaming) return;
-    state_->phase = ExchangeState::Phase::kFinished;
-    connection_->post_finish(state_);
-  }
-
-  bool is_closed() const override {
-    std::lock_guard lock(state_->mutex);
-    return state_->closed;
-  }
-
-  void on_close(std::function<void()> callback) override {
-    {
-      std::lock_guard lock(state_->mutex);
-      if (!state_->closed) {
-        state_->on_close = std::move(callback);
-        return;
-      }
-    }
-    run_close_callback(callback);
-  }
-
- private:
-  const std::shared_ptr<HttpConnection> connection_;
-  const std::shared_ptr<ExchangeState> state_;
-  const int64_t max_queued_bytes_;
-};
-
-bool is_bodiless_status(int status) {
-  return status < 200 || status == 204 || status == 304;
-}
-
-// Header fields the transport writes itself; a handler's copies are ignored.
-bool is_framing_field(std::string_view name) {
-  return equals_ignore_case(name, "Content-Length") ||
-         equals_ignore_case(name, "Transfer-Encoding") || equals_ignore_case(name, "Connection");
-}
-
-// A field name or value as written: CR, LF and NUL would let a value that
-// quotes client input end the header early (response splitting).
-void append_sanitized(std::string& out, std::string_view text) {
-  for (char c : text) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
-}
-
-std::string http_date_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::array<char, 64> text{};
-  const size_t n = std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &utc);
-  return {text.data(), n};
-}
 
 std::string to_string(boost::beast::string_view text) {
   return {text.data(), text.size()};
@@ -171,23 +62,6 @@ void HttpServerCore::remove(uint64_t id) {
   if (it->second.serving) --num_serving;
   connections.erase(it);
   if (connections.empty()) all_closed.notify_all();
-}
-
-std::function<void()> ExchangeState::close_locked() {
-  if (closed) return {};
-  closed = true;
-  return std::exchange(on_close, {});
-}
-
-void run_close_callback(const std::function<void()>& callback) {
-  if (!callback) return;
-  try {
-    callback();
-  } catch (const std::exception& e) {
-    log_at(LogLevel::kError, "http: an on_close callback threw: ", e.what());
-  } catch (...) {
-    log_at(LogLevel::kError, "http: an on_close callback threw a non-exception");
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -398,8 +272,9 @@ void HttpConnection::dispatch() {
   if (buffer_.size() == 0 && !read_pending_) read_some();
 
   const std::shared_ptr<ExchangeState> state = exchange_;
-  auto exchange =
-      std::make_shared<ConnectionExchange>(shared_from_this(), state, options_.max_queued_bytes);
+  state->connection = shared_from_this();
+  const std::shared_ptr<HttpExchange> exchange =
+      make_connection_exchange(state, options_.max_queued_bytes);
   try {
     core_->handler(std::move(request), exchange);
   } catch (const std::exception& e) {
@@ -415,7 +290,7 @@ void HttpConnection::handler_failed(const std::shared_ptr<ExchangeState>& state,
          what);
   {
     std::lock_guard lock(state->mutex);
-    if (state->closed || state->phase != ExchangeState::Phase::kAwaiting) return;
+    if (!state->connection || state->phase != ExchangeState::Phase::kAwaiting) return;
     state->phase = ExchangeState::Phase::kResponded;
   }
   send_response(state, json_error_response(500, what, "server_error"));
@@ -497,10 +372,14 @@ void HttpConnection::send_response(const std::shared_ptr<ExchangeState>& state,
   const std::string* connection = response.headers.find("Connection");
   if (connection != nullptr && equals_ignore_case(*connection, "close")) keep_alive_ = false;
   const bool has_body = !is_bodiless_status(response.status);
-  const int64_t length = static_cast<int64_t>(response.body.size());
-  std::string bytes = serialize_head(response.status, response.headers,
-                                     has_body ? response.content_type : std::string_view{},
-                                     has_body ? &length : nullptr);
+  ResponseHead head;
+  head.status = response.status;
+  head.headers = &response.headers;
+  head.content_type = response.content_type;
+  head.framing = has_body ? BodyFraming::kContentLength : BodyFraming::kNone;
+  head.content_length = static_cast<int64_t>(response.body.size());
+  head.connection = connection_field();
+  std::string bytes = format_response_head(head);
   if (has_body && !exchange_is_head_) bytes += response.body;
   enqueue({std::move(bytes), nullptr, 0, AfterWrite::kEndExchange});
 }
@@ -511,8 +390,13 @@ void HttpConnection::send_stream_start(const std::shared_ptr<ExchangeState>& sta
   // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
   stream_chunked_ = exchange_version_ >= 11;
   if (!stream_chunked_) keep_alive_ = false;
-  std::string bytes = serialize_head(status, headers, "text/event-stream", nullptr);
-  enqueue({std::move(bytes), nullptr, 0, AfterWrite::kNothing});
+  ResponseHead head;
+  head.status = status;
+  head.headers = &headers;
+  head.content_type = kSseContentType;
+  head.framing = stream_chunked_ ? BodyFraming::kChunked : BodyFraming::kUntilClose;
+  head.connection = connection_field();
+  enqueue({format_response_head(head), nullptr, 0, AfterWrite::kNothing});
 }
 
 void HttpConnection::send_chunk(const std::shared_ptr<ExchangeState>& state, std::string chunk) {
@@ -522,24 +406,14 @@ void HttpConnection::send_chunk(const std::shared_ptr<ExchangeState>& state, std
     state->queued_bytes -= counted;
     return;
   }
-  std::string bytes;
-  if (stream_chunked_) {
-    std::array<char, 24> size_line{};
-    const int n = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", chunk.size());
-    bytes.reserve(static_cast<size_t>(n) + chunk.size() + 2);
-    bytes.append(size_line.data(), static_cast<size_t>(n));
-    bytes += chunk;
-    bytes += "\r\n";
-  } else {
-    bytes = std::move(chunk);
-  }
+  std::string bytes = stream_chunked_ ? format_chunk(chunk) : std::move(chunk);
   enqueue({std::move(bytes), state, counted, AfterWrite::kNothing});
 }
 
 void HttpConnection::send_finish(const std::shared_ptr<ExchangeState>& state) {
   if (state != exchange_) return;
   const bool terminate = stream_chunked_ && !exchange_is_head_;
-  enqueue({terminate ? "0\r\n\r\n" : "", nullptr, 0, AfterWrite::kEndExchange});
+  enqueue({terminate ? std::string(kLastChunk) : "", nullptr, 0, AfterWrite::kEndExchange});
 }
 
 void HttpConnection::on_dropped(const std::shared_ptr<ExchangeState>& state,
@@ -561,9 +435,12 @@ void HttpConnection::send_error_and_close(int status, std::string_view message) 
   keep_alive_ = false;
   HttpResponse response = json_error_response(
       status, message, status >= 500 ? "server_error" : "invalid_request_error");
-  const int64_t length = static_cast<int64_t>(response.body.size());
-  std::string bytes = serialize_head(status, response.headers, response.content_type, &length);
-  bytes += response.body;
+  ResponseHead head;
+  head.status = status;
+  head.content_type = response.content_type;
+  head.content_length = static_cast<int64_t>(response.body.size());
+  head.connection = ConnectionField::kClose;
+  std::string bytes = format_response_head(head) + response.body;
   phase_ = ReadPhase::kHandling;  // nothing more is read until the close
   enqueue({std::move(bytes), nullptr, 0, AfterWrite::kClose});
 }
@@ -572,40 +449,9 @@ void HttpConnection::send_error_and_close(int status, std::string_view message) 
 // Writing
 // ---------------------------------------------------------------------------
 
-std::string HttpConnection::serialize_head(int status, const HttpHeaders& headers,
-                                           std::string_view content_type,
-                                           const int64_t* content_length) {
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
-  head += http_status_reason(status);
-  head += "\r\nDate: " + http_date_now() + "\r\n";
-  bool has_content_type = false;
-  for (const HttpHeaders::Field& field : headers) {
-    if (is_framing_field(field.name) || equals_ignore_case(field.name, "Date")) continue;
-    has_content_type = has_content_type || equals_ignore_case(field.name, "Content-Type");
-    append_sanitized(head, field.name);
-    head += ": ";
-    append_sanitized(head, field.value);
-    head += "\r\n";
-  }
-  if (!has_content_type && !content_type.empty()) {
-    head += "Content-Type: ";
-    append_sanitized(head, content_type);
-    head += "\r\n";
-  }
-  if (content_length != nullptr) {
-    head += "Content-Length: " + std::to_string(*content_length) + "\r\n";
-  } else if (content_type.empty()) {
-    // A bodiless status: no framing at all.
-  } else if (stream_chunked_) {
-    head += "Transfer-Encoding: chunked\r\n";
-  }
-  if (!keep_alive_) {
-    head += "Connection: close\r\n";
-  } else if (exchange_version_ < 11) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += "\r\n";
-  return head;
+ConnectionField HttpConnection::connection_field() const {
+  if (!keep_alive_) return ConnectionField::kClose;
+  return exchange_version_ < 11 ? ConnectionField::kKeepAlive : ConnectionField::kOmit;
 }
 
 void HttpConnection::enqueue(OutItem item) {
@@ -664,6 +510,12 @@ void HttpConnection::on_write(error_code ec, size_t num_items) {
 
 // The response is on the wire: serve the next request, or close.
 void HttpConnection::end_exchange() {
+  LM_CHECK(exchange_ != nullptr);
+  std::function<void()> unused_callback;  // destroyed outside the lock
+  {
+    std::lock_guard lock(exchange_->mutex);
+    unused_callback = exchange_->end_locked();
+  }
   exchange_.reset();
   stream_chunked_ = false;
   if (!keep_alive_ || shutting_down_) {

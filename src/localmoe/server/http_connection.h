@@ -23,8 +23,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "localmoe/server/http_connection_exchange.h"
 #include "localmoe/server/http_exchange.h"
 #include "localmoe/server/http_server.h"
+#include "localmoe/server/http_wire.h"
 
 namespace localmoe {
 
@@ -58,26 +60,8 @@ struct HttpServerCore {
   bool stopping = false;                            // guarded by mutex
 };
 
-// What an exchange's handle and its connection share, under `mutex`: the
-// handle moves `phase` forward, the connection sets `closed` and returns
-// written bytes from `queued_bytes`.
-struct ExchangeState {
-  enum class Phase { kAwaiting, kResponded, kStreaming, kFinished };
-
-  // Marks the exchange closed; returns the on_close callback to run (after
-  // unlocking), empty if it had none or was closed already. Needs `mutex`.
-  std::function<void()> close_locked();
-
-  std::mutex mutex;
-  Phase phase = Phase::kAwaiting;
-  bool closed = false;
-  std::function<void()> on_close;
-  int64_t queued_bytes = 0;  // stream bytes handed over, not yet written
-};
-
-// Runs an on_close callback, logging instead of propagating what it throws.
-void run_close_callback(const std::function<void()>& callback);
-
+// One accepted socket on its own strand: every member below is touched only
+// there, so the connection needs no lock of its own.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   using Socket = boost::asio::ip::tcp::socket;
@@ -145,8 +129,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   // Answers without an exchange (400, 413, 431, 503) and closes after it.
   void send_error_and_close(int status, std::string_view message);
 
-  std::string serialize_head(int status, const HttpHeaders& headers, std::string_view content_type,
-                             const int64_t* content_length);
+  // The Connection field of the next head, from keep_alive_ and the version.
+  ConnectionField connection_field() const;
   void enqueue(OutItem item);
   void flush();
   void on_write(boost::system::error_code ec, size_t num_items);
