@@ -87,11 +87,9 @@ void HttpConnection::start() {
   net::post(strand_, [self = shared_from_this()] { self->read_request(); });
 }
 
-void HttpConnection::reject(HttpResponse response) {
-  net::post(strand_, [self = shared_from_this(), response = std::move(response)] {
-    self->phase_ = ReadPhase::kHandling;
-    self->keep_alive_ = false;
-    self->send_error_and_close(response.status, response.body);
+void HttpConnection::reject(int status, std::string message) {
+  net::post(strand_, [self = shared_from_this(), status, message = std::move(message)] {
+    self->send_error_and_close(status, message);
   });
 }
 

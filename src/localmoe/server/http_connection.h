@@ -70,8 +70,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   // Starts reading requests (called once, from the acceptor).
   void start();
-  // Answers `response` without reading a request, then closes (over capacity).
-  void reject(HttpResponse response);
+  // Answers an error without reading a request, then closes (over capacity).
+  void reject(int status, std::string message);
   // From stop(): finish the exchange in progress, if any, then close.
   void begin_shutdown();
   // Closes now; an exchange in progress sees on_close.

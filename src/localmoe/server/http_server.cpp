@@ -168,7 +168,7 @@ void HttpServer::Impl::on_accept(error_code ec, Tcp::socket socket) {
     } else {
       log_at(LogLevel::kWarn, "http: ", core_->options.max_connections,
              " connections open; refusing one more with 503");
-      connection->reject(json_error_response(503, "too many connections", "server_error"));
+      connection->reject(503, "too many connections");
     }
   }
   accept();
