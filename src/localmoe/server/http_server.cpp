@@ -88,6 +88,7 @@ class HttpServer::Impl {
   net::executor_work_guard<net::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
   int port_ = 0;
+  bool refusing_ = false;  // over max_connections since the last warning (acceptor strand)
   bool started_ = false;
   bool stopped_ = false;
 };
@@ -155,19 +156,38 @@ void HttpServer::Impl::on_accept(error_code ec, Tcp::socket socket) {
     return;
   }
   bool serving = false;
+  bool answer = false;
   uint64_t id = 0;
   {
     std::lock_guard lock(core_->mutex);
+    const int64_t num_refusing =
+        static_cast<int64_t>(core_->connections.size()) - core_->num_serving;
     serving = core_->num_serving < core_->options.max_connections;
+    // Refusals are answered up to as many again; beyond, a flood is dropped
+    // unanswered, so refusing costs bounded resources too.
+    answer = !serving && num_refusing < core_->options.max_connections;
     id = core_->next_id++;
+  }
+  if (!serving) {
+    if (!refusing_) {
+      log_at(LogLevel::kWarn, "http: ", core_->options.max_connections,
+             " connections open; refusing new ones with 503");
+    }
+    refusing_ = true;
+    if (!answer) {
+      error_code ignored;
+      socket.close(ignored);
+      accept();
+      return;
+    }
+  } else {
+    refusing_ = false;
   }
   auto connection = std::make_shared<HttpConnection>(core_, std::move(socket), id);
   if (core_->add(id, connection, serving)) {
     if (serving) {
       connection->start();
     } else {
-      log_at(LogLevel::kWarn, "http: ", core_->options.max_connections,
-             " connections open; refusing one more with 503");
       connection->reject(503, "too many connections");
     }
   }

@@ -36,7 +36,7 @@ struct HttpServerOptions {
   // stopped reading (or vanished) is cut then.
   std::chrono::milliseconds write_timeout{30'000};
   // Open connections served at once; beyond it a new one gets 503 and is
-  // closed.
+  // closed (and beyond twice it, is closed unanswered).
   int64_t max_connections = 1024;
   // Per exchange: bytes of a stream written by the route but not yet taken
   // by the client; past it the connection is closed (backpressure).
