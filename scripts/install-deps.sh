@@ -13,6 +13,7 @@ packages=(
   libhwy-dev                        # run-time SIMD dispatch (Highway)
   libxxhash-dev                     # XXH3 hashes of KV blocks (prefix caching)
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libboost-dev                      # Asio and Beast (header-only): the HTTP server
   libgtest-dev libgmock-dev libbenchmark-dev
   # oracles and fixture writers for the tests
   python3 python3-numpy
