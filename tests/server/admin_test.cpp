@@ -7,6 +7,7 @@
 #include <string>
 
 #include "loader/expect_error.h"
+#include "test_support/demo_tokenizer.h"
 
 namespace localmoe {
 namespace {
@@ -16,20 +17,11 @@ using nlohmann::ordered_json;
 
 class AdminTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = load_tokenizer(std::string(LOCALMOE_SOURCE_DIR) + "/models/demo").release();
-  }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    tokenizer_ = nullptr;
-  }
   OpenAiModelLimits limits() const {
     return {tokenizer_, static_cast<int64_t>(tokenizer_->vocab_size()), 256};
   }
-  static Tokenizer* tokenizer_;
+  const Tokenizer* tokenizer_ = &testing::demo_tokenizer();
 };
-
-Tokenizer* AdminTest::tokenizer_ = nullptr;
 
 TEST_F(AdminTest, ModelsListEveryServedModel) {
   const ServedModelInfo models[] = {{"demo", "models/demo", 1700000000, 256},

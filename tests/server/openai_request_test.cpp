@@ -11,6 +11,7 @@
 
 #include "loader/expect_error.h"
 #include "localmoe/tokenizer/chat_template.h"
+#include "test_support/demo_tokenizer.h"
 
 namespace localmoe {
 namespace {
@@ -20,14 +21,6 @@ using nlohmann::ordered_json;
 
 class OpenAiRequestTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = load_tokenizer(std::string(LOCALMOE_SOURCE_DIR) + "/models/demo").release();
-  }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    tokenizer_ = nullptr;
-  }
-
   OpenAiModelLimits limits(int64_t max_model_len = 512) const {
     return {tokenizer_, static_cast<int64_t>(tokenizer_->vocab_size()), max_model_len};
   }
@@ -40,10 +33,8 @@ class OpenAiRequestTest : public ::testing::Test {
                                limits(max_model_len));
   }
 
-  static Tokenizer* tokenizer_;
+  const Tokenizer* tokenizer_ = &testing::demo_tokenizer();
 };
-
-Tokenizer* OpenAiRequestTest::tokenizer_ = nullptr;
 
 TEST_F(OpenAiRequestTest, EveryCompletionPromptForm) {
   const std::vector<int32_t> text = tokenizer_->encode("And God said", /*add_special_tokens=*/true);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "localmoe/server/openai_error.h"
+#include "test_support/demo_tokenizer.h"
 
 namespace localmoe {
 namespace {
@@ -41,13 +42,6 @@ Logprobs logprob(int32_t id, float value, std::vector<TokenLogprob> top = {}) {
 
 class OpenAiResponseTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = load_tokenizer(std::string(LOCALMOE_SOURCE_DIR) + "/models/demo").release();
-  }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    tokenizer_ = nullptr;
-  }
   OpenAiRequest request(const std::string& body, OpenAiEndpoint endpoint) const {
     return read_openai_request(ordered_json::parse(body), endpoint,
                                {tokenizer_, static_cast<int64_t>(tokenizer_->vocab_size()), 512});
@@ -57,10 +51,8 @@ class OpenAiResponseTest : public ::testing::Test {
     return tokenizer_->encode(s, /*add_special_tokens=*/false);
   }
 
-  static Tokenizer* tokenizer_;
+  const Tokenizer* tokenizer_ = &testing::demo_tokenizer();
 };
-
-Tokenizer* OpenAiResponseTest::tokenizer_ = nullptr;
 
 TEST_F(OpenAiResponseTest, CompletionsIndexChoicesByPromptThenChoice) {
   const OpenAiRequest r = request(R"({"prompt": ["In the", "And God"], "n": 2, "max_tokens": 4})",
